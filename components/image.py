@@ -1,0 +1,9 @@
+"""The container image every component runs in, set in one place.
+
+Override with NLPFACTORY_IMAGE when compiling for your own registry; `make image` builds it
+from docker/Dockerfile.
+"""
+
+import os
+
+IMAGE = os.environ.get("NLPFACTORY_IMAGE", "ghcr.io/nlpfactory/nlpfactory:0.1.0")

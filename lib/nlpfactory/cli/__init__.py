@@ -1,0 +1,62 @@
+"""The `nlpfactory` command line. Each command group lives in its own module with a
+`register(subparsers)` function; the Kubeflow commands (run, submit, compile) are added by
+nlpfactory.pipelines.cli so that this library never imports kfp."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from nlpfactory.errors import NlpFactoryError
+
+# Library command groups, in the order `--help` lists them.
+COMMAND_MODULES = [
+    "nlpfactory.cli.data",
+    "nlpfactory.cli.predict",
+    "nlpfactory.cli.export",
+    "nlpfactory.cli.serve",
+]
+
+
+def build_parser(extra_modules: list[str] = ()) -> argparse.ArgumentParser:
+    from nlpfactory import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nlpfactory",
+        description="Turn big Chinese language models into small, fast, deployable ones: "
+                    "prepare data, fine-tune, distill, prompt-learn, evaluate and export, "
+                    "as Kubeflow pipelines tracked in MLflow.",
+    )
+    parser.add_argument("--version", action="version", version=f"nlpfactory {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log more detail.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in [*COMMAND_MODULES, *extra_modules]:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None, extra_modules: list[str] = ()) -> int:
+    parser = build_parser(extra_modules)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except NlpFactoryError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""One dataclass per stage is the single source of that stage's options.
+
+`option(default, "help")` declares a field with its one-line description; the CLI, the
+component docstrings and the parameter tests all read the descriptions from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import typing
+from typing import Any, TypeVar
+
+C = TypeVar("C")
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A config field with a default and a sentence a non-programmer understands."""
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(
+            default_factory=lambda d=default: json.loads(json.dumps(d)), metadata={"help": help}, **kwargs
+        )
+    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+
+
+def describe(config_cls: type) -> dict[str, str]:
+    """Field name -> help sentence."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config_cls)}
+
+
+def defaults(config_cls: type) -> dict[str, Any]:
+    """Field name -> default value (factories called)."""
+    out = {}
+    for f in dataclasses.fields(config_cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def field_types(config_cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(config_cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(config_cls)}
+
+
+def from_params(config_cls: type[C], params: dict[str, Any]) -> C:
+    """Build a config from a component's locals(): keeps the config's fields, drops the rest.
+
+    KFP hands numbers inside dict/list parameters over as floats, and ints may arrive as
+    floats from a form; values are coerced back to the field's declared scalar type.
+    """
+    types = field_types(config_cls)
+    kwargs = {}
+    for name, value in params.items():
+        if name not in types:
+            continue
+        kwargs[name] = _coerce(value, types[name])
+    return config_cls(**kwargs)
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    if annotation is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def parse_value(text: str, annotation: Any) -> Any:
+    """Parse a command-line string into the field's type (bool, int, float, list, dict, str)."""
+    origin = typing.get_origin(annotation) or annotation
+    if origin is bool:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "y", "on"):
+            return True
+        if low in ("0", "false", "no", "n", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {text!r}")
+    if origin is int:
+        return int(text)
+    if origin is float:
+        return float(text)
+    if origin in (list, dict):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            if origin is list:  # "a,b,c" is the friendly way to write a list of strings
+                return [part.strip() for part in text.split(",") if part.strip()]
+            raise ValueError(f"expected a JSON object, got {text!r}") from None
+        if not isinstance(value, origin):
+            raise ValueError(f"expected a JSON {origin.__name__}, got {text!r}")
+        return value
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser, config_cls: type, skip: tuple[str, ...] = ()) -> None:
+    """Add one --option per config field, with the field's help and default."""
+    types = field_types(config_cls)
+    for name, default in defaults(config_cls).items():
+        if name in skip:
+            continue
+        annotation = types[name]
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=default,
+            type=lambda s, a=annotation: parse_value(s, a),
+            help=f"{describe(config_cls)[name]} (default: {default!r})",
+        )
+
+
+def from_args(config_cls: type[C], args: argparse.Namespace) -> C:
+    return config_cls(**{k: v for k, v in vars(args).items() if k in field_types(config_cls)})

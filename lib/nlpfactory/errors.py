@@ -1,0 +1,30 @@
+"""Errors a user can act on: what went wrong, where (file, line, column) and the fix."""
+
+from __future__ import annotations
+
+
+class NlpFactoryError(Exception):
+    """Base class: the message is meant for the person running the tool."""
+
+
+class InputError(NlpFactoryError, ValueError):
+    """Bad input data or options. Names the file, the line or field, and the fix."""
+
+    def __init__(self, problem: str, *, file: str | None = None, line: int | None = None,
+                 column: str | None = None, fix: str | None = None):
+        self.problem, self.file, self.line, self.column, self.fix = problem, file, line, column, fix
+        where = []
+        if file:
+            where.append(str(file))
+        if line is not None:
+            where.append(f"line {line}")
+        if column:
+            where.append(f"column {column!r}")
+        msg = (": ".join([", ".join(where), problem]) if where else problem)
+        if fix:
+            msg += f"\n  fix: {fix}"
+        super().__init__(msg)
+
+
+class ModelNotFoundError(NlpFactoryError, FileNotFoundError):
+    """A model name that is neither a preset, a local folder, nor a reachable hub id."""

@@ -1,0 +1,33 @@
+"""nlpfactory.json: what a Model folder is for and where it came from.
+
+Fields: task, kind (classifier, metakd_teacher, pet, ptuning, cptuning, mlm), labels,
+domains, base_model, preset, parameters, max_length, text_columns, lineage, plus what a
+kind needs to predict (a prompt, a verbalizer, class prototypes).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nlpfactory.errors import InputError
+
+CARD_FILE = "nlpfactory.json"
+
+
+def write_card(model_dir: str | Path, card: dict) -> None:
+    Path(model_dir, CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def read_card(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / CARD_FILE
+    if not path.is_file():
+        raise InputError(
+            "not an nlpfactory Model folder (nlpfactory.json is missing)", file=str(model_dir),
+            fix="point at a folder written by finetune, distill or fewshot",
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())

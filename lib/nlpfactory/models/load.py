@@ -1,0 +1,104 @@
+"""Resolve a model name — a preset, a local folder, or a hub id — into a model and tokenizer.
+
+The hub path is the real one users take (`hfl/rbt3`); presets are built from scratch with a
+vocabulary learned from the training text. Every loader ends in `from_pretrained` for
+folders and hub ids, so a folder written by a preset exercises the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from nlpfactory.errors import ModelNotFoundError
+from nlpfactory.models.presets import PRESETS, bert_config, is_preset
+from nlpfactory.models.tokenizer import learn_tokenizer
+
+HEADS = ("classification", "mlm", "encoder")
+
+
+def _auto_class(head: str):
+    import transformers
+
+    return {
+        "classification": transformers.AutoModelForSequenceClassification,
+        "mlm": transformers.AutoModelForMaskedLM,
+        "encoder": transformers.AutoModel,
+    }[head]
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or \
+        os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
+
+
+def load_model(
+    name: str,
+    head: str = "classification",
+    *,
+    num_labels: int | None = None,
+    texts: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+    vocab_size: int = 8000,
+    seed: int = 42,
+):
+    """Return (model, tokenizer, origin) where origin is "preset", "folder" or "hub".
+
+    For a preset, `texts` (or a callable returning them) supplies the tokenizer's training
+    text. `num_labels` sets the classification head; a head of another size in a loaded
+    checkpoint is replaced (fresh weights), which is what fine-tuning on new labels needs.
+    """
+    import torch
+    from transformers import AutoTokenizer
+
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+    kwargs = {"num_labels": num_labels} if head == "classification" and num_labels else {}
+    if is_preset(name):
+        if texts is None:
+            raise ValueError(f"preset {name!r} needs training text to learn its vocabulary")
+        tokenizer = learn_tokenizer(texts() if callable(texts) else texts, vocab_size=vocab_size)
+        config = bert_config(name, vocab_size=len(tokenizer), **kwargs)
+        torch.manual_seed(seed)
+        model = _auto_class(head).from_config(config)
+        return model, tokenizer, "preset"
+
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"{folder}: the folder has no config.json, so it is not a model folder.\n"
+                "  fix: point at a folder written by save_pretrained (or by an nlpfactory stage)"
+            )
+        source, origin, extra = str(folder), "folder", {"local_files_only": True}
+    elif name.startswith(("/", ".", "~")):  # a path, not a hub id: the folder is missing
+        raise ModelNotFoundError(_not_found(name, "no such folder"))
+    else:
+        source, origin, extra = name, "hub", {"local_files_only": _offline()}
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+        model = _auto_class(head).from_pretrained(
+            source, ignore_mismatched_sizes=bool(kwargs), **kwargs, **extra
+        )
+    except OSError as err:
+        if origin == "folder":
+            raise ModelNotFoundError(f"{folder}: could not load the model: {err}") from err
+        raise ModelNotFoundError(_not_found(name, str(err).splitlines()[0])) from err
+    return model, tokenizer, origin
+
+
+def _not_found(name: str, reason: str) -> str:
+    offline = " (offline mode is on: HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE)" if _offline() else ""
+    return (
+        f"model {name!r} is not a preset ({', '.join(PRESETS)}), not a local folder, and could "
+        f"not be loaded from the model hub{offline}: {reason}\n"
+        "  fix: use a preset, a folder written by save_pretrained, or a hub id this machine can "
+        "reach (download it once where the hub is reachable, then set HF_HUB_OFFLINE=1)"
+    )
+
+
+def save_model(model, tokenizer, output_dir: str | Path) -> None:
+    """Save weights (safetensors only) and tokenizer so `from_pretrained(dir)` loads them."""
+    model.save_pretrained(output_dir, safe_serialization=True)
+    tokenizer.save_pretrained(output_dir)

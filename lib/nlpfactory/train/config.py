@@ -1,0 +1,31 @@
+"""Options every training stage shares; stage configs inherit them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nlpfactory.config import option
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    epochs: int = option(3, "How many passes over the training data.")
+    batch_size: int = option(32, "Examples per training step.")
+    learning_rate: float = option(5e-5, "Peak learning rate of AdamW (after warmup).")
+    weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm).")
+    warmup_ratio: float = option(0.1, "Share of the steps over which the learning rate rises from 0.")
+    grad_accum_steps: int = option(1, "Add up gradients over this many batches before a step.")
+    max_grad_norm: float = option(1.0, "Clip the gradient norm to this value (0 turns clipping off).")
+    max_length: int = option(128, "Longest input in tokens; longer texts are cut.")
+    early_stopping_patience: int = option(2, "Stop after this many epochs without a better dev score (0: never stop early).")
+    checkpoint_every_steps: int = option(200, "Save a resumable checkpoint every this many steps.")
+    seed: int = option(42, "Random seed: the same seed gives the same model.")
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "grad_accum_steps", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")

@@ -1,0 +1,201 @@
+"""The training loop every stage uses: fine-tuning, distillation, prompt learning, MLM.
+
+A stage hands over a module holding everything trainable, tokenized rows, and a loss
+function; the loop does the rest — AdamW with linear warmup/decay, length-grouped dynamic
+batches, gradient accumulation and clipping, bf16 autocast on CUDA, an evaluation each epoch
+that keeps the best weights, early stopping, and a checkpoint every N steps from which a
+killed run resumes to the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import logging
+import math
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from nlpfactory.train.batching import collate, length_grouped_batches
+from nlpfactory.train.checkpoint import load_state, rng_state, save_state, seed_everything, set_rng_state
+from nlpfactory.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
+EvalFn = Callable[[torch.nn.Module], dict]
+LogFn = Callable[[dict, int], None]
+
+
+@dataclasses.dataclass
+class FitResult:
+    best_score: float | None
+    best_epoch: int | None
+    history: list[dict]
+    steps: int
+    train_samples: int
+    train_seconds: float
+    resumed_from_step: int = 0
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.train_samples / self.train_seconds if self.train_seconds else 0.0
+
+
+def device_for(preference: str = "auto") -> torch.device:
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig, param_groups=None):
+    if param_groups is None:
+        decay, no_decay = [], []
+        for name, p in model.named_parameters():
+            if not p.requires_grad:
+                continue
+            (no_decay if p.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(p)
+        param_groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+                        {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(param_groups, lr=cfg.learning_rate)
+
+
+def _linear_schedule(optimizer, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fit(
+    model: torch.nn.Module,
+    rows: Sequence[dict],
+    loss_fn: LossFn,
+    cfg: TrainConfig,
+    *,
+    checkpoint_dir: str | Path,
+    evaluate: EvalFn | None = None,
+    on_metrics: LogFn | None = None,
+    param_groups: list[dict] | None = None,
+    batches_for_epoch: Callable[[int], list[list[int]]] | None = None,
+    pad_id: int = 0,
+    device: torch.device | None = None,
+    desc: str = "train",
+) -> FitResult:
+    """Train `model` on `rows` (tokenized dicts, see batching.encode) minimising `loss_fn`.
+
+    `evaluate(model)` returns metrics with a "score" (higher is better); the weights of the
+    best-scoring epoch are kept. `checkpoint_dir` holds the resumable state: if it has one,
+    training resumes there; it is removed when training finishes.
+    `batches_for_epoch(epoch)` overrides the batch order (e.g. class-balanced batches).
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    device = device or device_for()
+    model.to(device)
+    seed_everything(cfg.seed)
+
+    if batches_for_epoch is None:
+        lengths = [len(r["input_ids"]) for r in rows]
+
+        def batches_for_epoch(epoch: int) -> list[list[int]]:
+            return length_grouped_batches(lengths, cfg.batch_size, seed=cfg.seed + epoch)
+
+    steps_per_epoch = math.ceil(len(batches_for_epoch(0)) / cfg.grad_accum_steps)
+    total_steps = steps_per_epoch * cfg.epochs
+    optimizer = _optimizer(model, cfg, param_groups)
+    scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+
+    state = {"epoch": 0, "batch": 0, "step": 0, "samples": 0, "seconds": 0.0,
+             "history": [], "best_score": None, "best_epoch": None, "bad_epochs": 0}
+    best_weights = None
+    saved = load_state(checkpoint_dir)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"])
+        state = saved["progress"]
+        best_weights = saved.get("best_weights")
+        log.warning("resuming %s from step %d (epoch %d) in %s", desc, state["step"], state["epoch"] + 1, checkpoint_dir)
+    resumed_from = state["step"]
+
+    def checkpoint() -> None:
+        save_state(checkpoint_dir, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng_state(), "progress": state,
+            "best_weights": best_weights,
+        })
+
+    stop = False
+    while state["epoch"] < cfg.epochs and not stop:
+        epoch = state["epoch"]
+        batches = batches_for_epoch(epoch)
+        model.train()
+        bar = tqdm(total=len(batches), initial=state["batch"], desc=f"{desc} epoch {epoch + 1}/{cfg.epochs}",
+                   unit="batch", dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10)
+        started = time.perf_counter()
+        while state["batch"] < len(batches):
+            index = batches[state["batch"]]
+            batch = {k: v.to(device) for k, v in collate([rows[i] for i in index], pad_id).items()}
+            with autocast:
+                loss = loss_fn(model, batch) / cfg.grad_accum_steps
+            loss.backward()
+            state["batch"] += 1
+            state["samples"] += len(index)
+            if state["batch"] % cfg.grad_accum_steps == 0 or state["batch"] == len(batches):
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state["step"] += 1
+                loss_value = loss.item() * cfg.grad_accum_steps
+                elapsed = state["seconds"] + time.perf_counter() - started
+                bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{state['samples'] / max(elapsed, 1e-9):.0f}")
+                if on_metrics:
+                    on_metrics({"train_loss": loss_value, "learning_rate": scheduler.get_last_lr()[0]}, state["step"])
+                if cfg.checkpoint_every_steps and state["step"] % cfg.checkpoint_every_steps == 0:
+                    state["seconds"] += time.perf_counter() - started
+                    started = time.perf_counter()
+                    checkpoint()
+            bar.update(1)
+        bar.close()
+        state["seconds"] += time.perf_counter() - started
+
+        record = {"epoch": epoch + 1, "step": state["step"]}
+        if evaluate is not None:
+            metrics = evaluate(model)
+            model.train()
+            record.update(metrics)
+            score = metrics["score"]
+            if state["best_score"] is None or score > state["best_score"]:
+                state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
+                best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                state["bad_epochs"] += 1
+                stop = 0 < cfg.early_stopping_patience <= state["bad_epochs"]
+            if on_metrics:
+                on_metrics({f"dev_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))}, state["step"])
+            log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)})
+        state["history"].append(record)
+        state["epoch"] += 1
+        state["batch"] = 0
+        checkpoint()
+
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+    result = FitResult(state["best_score"], state["best_epoch"], copy.deepcopy(state["history"]),
+                       state["step"], state["samples"], state["seconds"], resumed_from)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return result
+
