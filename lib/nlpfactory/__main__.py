@@ -1,5 +1,0 @@
-import sys
-
-from nlpfactory.pipelines.cli import main
-
-sys.exit(main())
