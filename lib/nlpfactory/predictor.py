@@ -18,6 +18,8 @@ from nlpfactory.models.card import read_card
 PREDICTORS: dict[str, str] = {
     "classifier": "nlpfactory.predictor:ClassifierPredictor",
     "metakd_teacher": "nlpfactory.predictor:ClassifierPredictor",
+    # An export folder (written by `nlpfactory export`), run with ONNX Runtime.
+    "onnx_classifier": "nlpfactory.serving.onnx_predictor:OnnxPredictor",
 }
 
 

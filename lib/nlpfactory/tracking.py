@@ -42,11 +42,12 @@ class StageRun:
     def active(self) -> bool:
         return self.run_id is not None
 
-    def _call(self, what: str, fn, *args, **kwargs) -> None:
+    def _call(self, what: str, method: str, *args, run_id: str | None = None, **kwargs) -> None:
+        """Call MlflowClient.<method>(run_id, ...) unless tracking is off."""
         if not self.active:
             return
         try:
-            fn(*args, **kwargs)
+            getattr(self._client, method)(run_id or self.run_id, *args, **kwargs)
         except Exception as err:  # noqa: BLE001 - tracking must never fail the stage
             self._disable(f"could not {what}: {err}")
 
@@ -61,7 +62,7 @@ class StageRun:
         from mlflow.entities import Param
 
         flat = [Param(k, str(v)[:6000]) for k, v in _flatten(params).items()]
-        self._call("log params", self._client.log_batch, self.run_id, params=flat)
+        self._call("log params", "log_batch", params=flat)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         import time
@@ -72,20 +73,20 @@ class StageRun:
         items = [Metric(_safe_key(k), float(v), now, step or 0) for k, v in metrics.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if items:
-            self._call("log metrics", self._client.log_batch, self.run_id, metrics=items)
+            self._call("log metrics", "log_batch", metrics=items)
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self._call("log a text artifact", self._client.log_text, self.run_id, text, artifact_file)
+        self._call("log a text artifact", "log_text", text, artifact_file)
 
     def log_figure(self, figure, artifact_file: str) -> None:
-        self._call("log a figure", self._client.log_figure, self.run_id, figure, artifact_file)
+        self._call("log a figure", "log_figure", figure, artifact_file)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._call("log an artifact", self._client.log_artifact, self.run_id, str(path), artifact_path)
+        self._call("log an artifact", "log_artifact", str(path), artifact_path)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         for k, v in tags.items():
-            self._call("set a tag", self._client.set_tag, self.run_id, k, str(v))
+            self._call("set a tag", "set_tag", k, str(v))
 
 
 def _safe_key(key: str) -> str:
@@ -148,7 +149,7 @@ def stage_run(stage: str, params: dict[str, Any] | None = None, *, pipeline: str
         status = "FINISHED"
     finally:
         if run.active:
-            run._call("end the run", run._client.set_terminated, run.run_id, status)
+            run._call("end the run", "set_terminated", status)
             if parent_id:
                 # The parent ends with its latest task, so a finished pipeline shows finished.
-                run._call("end the parent run", run._client.set_terminated, parent_id, status)
+                run._call("end the parent run", "set_terminated", status, run_id=parent_id)

@@ -47,3 +47,25 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def checkpoint_dir_for(stage: str, config: dict, *inputs: str | Path) -> Path:
+    """A stable folder for a stage's resumable state: the same stage, options and input data
+    map to the same folder, so re-running a killed stage picks up where it stopped.
+    `NLPFACTORY_CHECKPOINTS` moves the folder (default: the cache folder's checkpoints/)."""
+    import hashlib
+    import json
+    import os
+
+    from nlpfactory.paths import cache_dir
+
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for item in inputs:
+        path = Path(item)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            digest.update(f.name.encode())
+            digest.update(str(os.path.getsize(f)).encode())
+            digest.update(hashlib.sha256(f.read_bytes()).digest() if f.stat().st_size < 2**28 else b"")
+    root = Path(os.environ.get("NLPFACTORY_CHECKPOINTS") or cache_dir() / "checkpoints")
+    return root / f"{stage}-{digest.hexdigest()[:16]}"

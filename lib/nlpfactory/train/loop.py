@@ -24,7 +24,13 @@ import torch
 from tqdm.auto import tqdm
 
 from nlpfactory.train.batching import collate, length_grouped_batches
-from nlpfactory.train.checkpoint import load_state, rng_state, save_state, seed_everything, set_rng_state
+from nlpfactory.train.checkpoint import (
+    load_state,
+    rng_state,
+    save_state,
+    seed_everything,
+    set_rng_state,
+)
 from nlpfactory.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -161,7 +167,7 @@ def fit(
                 state["step"] += 1
                 loss_value = loss.item() * cfg.grad_accum_steps
                 elapsed = state["seconds"] + time.perf_counter() - started
-                bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{state['samples'] / max(elapsed, 1e-9):.0f}")
+                bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{state['samples'] / max(elapsed, 1e-9):.0f}", refresh=False)
                 if on_metrics:
                     on_metrics({"train_loss": loss_value, "learning_rate": scheduler.get_last_lr()[0]}, state["step"])
                 if cfg.checkpoint_every_steps and state["step"] % cfg.checkpoint_every_steps == 0:

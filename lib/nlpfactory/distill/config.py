@@ -1,0 +1,76 @@
+"""The options of the distillation stages: the meta-teacher, the student, soft labels.
+
+Every MetaKD hyperparameter of the paper is a field with the paper's default (METHODS.md §2),
+so a run can be put back to the paper's setting by leaving the fields alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nlpfactory.config import option
+from nlpfactory.train.config import TrainConfig
+
+METHODS = ("vanilla", "metakd")
+PROTOTYPES = ("class", "domain")
+
+
+@dataclasses.dataclass
+class MetaTeacherConfig(TrainConfig):
+    learning_rate: float = option(2e-5, "Peak learning rate of AdamW (the MetaKD paper uses 2e-5 for its BERT-base teacher).")
+    model: str = option("small", "Model the meta-teacher starts from: a preset (tiny, small, base), a local Model folder, or a hub id.")
+    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
+    prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).")
+    domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
+    domain_dropout: float = option(0.1, "Dropout before the domain classifier of the domain branch.")
+    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.prototype not in PROTOTYPES:
+            raise ValueError(f"prototype must be one of {PROTOTYPES}, got {self.prototype!r}")
+        if self.metric not in ("accuracy", "macro_f1"):
+            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+
+
+@dataclasses.dataclass
+class DistillConfig(TrainConfig):
+    method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).")
+    domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
+    student: str = option("tiny", "Student size: a preset (tiny, small, base), built with the teacher's vocabulary.")
+    student_init: str = option("random", "How the student starts: random, or teacher_layers:1,3 (the teacher's embeddings and these of its layers; then `student` is ignored).")
+    temperature: float = option(2.0, "Softmax temperature of the soft labels (T); the soft loss is scaled by T squared.")
+    alpha: float = option(0.5, "Vanilla KD: share of the soft-label loss; the rest is the loss on the true labels.")
+    use_stored_logits: bool = option(True, "Vanilla KD: take the teacher's soft labels from the Dataset's logits column when it has one.")
+    intermediate: bool = option(False, "Vanilla KD: also match hidden states and attention scores layer by layer (TinyBERT style).")
+    layer_map: str = option("uniform", "Which teacher layer each student layer learns from: uniform (student layer m to teacher layer m*L_T/L_S) or pairs such as 1:2,2:4.")
+    feature_loss_weight: float = option(0.5, "MetaKD stage 1: weight of the domain-feature loss (gamma2 in the paper).")
+    stage1_epochs: int = option(10, "MetaKD stage 1 (intermediate layers): passes over the data.")
+    stage1_learning_rate: float = option(5e-5, "MetaKD stage 1: peak learning rate.")
+    stage2_epochs: int = option(3, "MetaKD stage 2 (prediction layer): passes over the data.")
+    stage2_learning_rate: float = option(3e-5, "MetaKD stage 2: peak learning rate.")
+    weight_prediction: bool = option(False, "MetaKD stage 2: weigh each sample's soft loss by its domain-expertise weight (the released code does not).")
+    hard_label_weight: float = option(0.0, "MetaKD stage 2: weight of the loss on the true labels.")
+    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        if self.student_init != "random" and not self.student_init.startswith("teacher_layers:"):
+            raise ValueError(f"student_init must be random or teacher_layers:1,3; got {self.student_init!r}")
+        for name in ("stage1_epochs", "stage2_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.metric not in ("accuracy", "macro_f1"):
+            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+
+
+@dataclasses.dataclass
+class SoftLabelConfig:
+    splits: list = option(["train"], "Dataset splits to label with the teacher's logits.")
+    batch_size: int = option(64, "Examples per prediction batch.")

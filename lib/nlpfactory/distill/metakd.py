@@ -1,0 +1,113 @@
+"""MetaKD's parts (METHODS.md §2): the domain branch, the meta-teacher's objective, the
+domain-expertise weight, and the per-sample losses of the two meta-distillation stages.
+
+The same `WithDomainBranch` module serves the meta-teacher and the student: a sequence
+classifier plus a domain branch on its last layer, r = W_r·(E_dom[k] + meanpool(H^L)) + b,
+g = W_d·dropout(tanh(r)).
+
+Approximation, stated: METHODS writes the task head as W_c·ReLU(pooler([CLS])). We keep
+BERT's own classification head (W_c·dropout(pooler([CLS])), no ReLU) so the meta-teacher
+and its students load with AutoModelForSequenceClassification as they are.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nlpfactory.distill.intermediate import intermediate_loss
+from nlpfactory.distill.internals import encoder_inputs, run_with_internals
+from nlpfactory.distill.losses import feature_mse, hard_cross_entropy, kl_divergence, weighted_mean
+
+
+class DomainBranch(nn.Module):
+    def __init__(self, hidden_size: int, num_domains: int, dropout: float = 0.1):
+        super().__init__()
+        self.domain_embedding = nn.Embedding(num_domains, hidden_size)  # E_dom
+        self.feature = nn.Linear(hidden_size, hidden_size)  # W_r and b
+        self.dropout = nn.Dropout(dropout)
+        self.domain_classifier = nn.Linear(hidden_size, num_domains)  # W_d
+        nn.init.normal_(self.domain_embedding.weight, std=0.02)
+
+    def forward(self, mean_states: torch.Tensor, domain_ids: torch.Tensor):
+        """(r, g): the pre-tanh domain features and the K domain logits."""
+        features = self.feature(self.domain_embedding(domain_ids) + mean_states)
+        return features, self.domain_classifier(self.dropout(torch.tanh(features)))
+
+
+class WithDomainBranch(nn.Module):
+    """A sequence classifier and its domain branch, trained together."""
+
+    def __init__(self, classifier: nn.Module, branch: DomainBranch):
+        super().__init__()
+        self.classifier = classifier
+        self.branch = branch
+
+    def forward(self, batch: dict):
+        inside = run_with_internals(self.classifier, batch)
+        features, domain_logits = self.branch(inside.mean_last(), batch["domain_ids"])
+        return inside, features, domain_logits
+
+
+def meta_teacher_loss(model: WithDomainBranch, batch: dict, domain_loss_weight: float = 0.5) -> torch.Tensor:
+    """mean_i t_i·[CE(z_i, y_i) + γ1·CE(g_i, shuffled k_i)].
+
+    The domain labels are the batch's own, randomly permuted at every step, so the domain
+    classifier cannot learn which domain a row is from and the features are pushed towards
+    what the domains share.
+    """
+    inside, _, domain_logits = model(batch)
+    domains = batch["domain_ids"]
+    shuffled = domains[torch.randperm(len(domains), device=domains.device)]
+    per_sample = hard_cross_entropy(inside.logits, batch["labels"], reduction="none") + \
+        domain_loss_weight * F.cross_entropy(domain_logits.float(), shuffled, reduction="none")
+    return weighted_mean(per_sample, batch["prototype_scores"])
+
+
+def domain_expertise_weight(prototype_scores: torch.Tensor, gold_probability: torch.Tensor) -> torch.Tensor:
+    """λ_i = (1 + t_i) / (exp((1 − p_T(y_i))²) + 1): trust the teacher less where it is wrong."""
+    return (1 + prototype_scores) / (torch.exp((1 - gold_probability) ** 2) + 1)
+
+
+class MetaStudent(nn.Module):
+    """What meta-distillation trains: the student with its domain branch, and W_h (student
+    width -> teacher width) when the widths differ. Only `student.classifier` is saved."""
+
+    def __init__(self, student: WithDomainBranch, projection: nn.Module | None):
+        super().__init__()
+        self.student = student
+        self.projection = projection
+
+
+@torch.no_grad()
+def teacher_view(teacher: WithDomainBranch, batch: dict):
+    """The frozen meta-teacher's outputs and each sample's domain-expertise weight."""
+    inside, features, _ = teacher(batch)
+    gold = F.softmax(inside.logits.float(), -1).gather(1, batch["labels"][:, None]).squeeze(1)
+    return inside, features, domain_expertise_weight(batch["prototype_scores"], gold)
+
+
+def stage1_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, layer_pairs: dict[int, int],
+                feature_loss_weight: float = 0.5) -> torch.Tensor:
+    """L_1 = mean_i λ_i·(Σ_m hidden MSE_i + Σ_m attention MSE_i + γ2·MSE_i(W_h r^S, r^T))."""
+    t_inside, t_features, weights = teacher_view(teacher, batch)
+    s_inside, s_features, _ = model.student(batch)
+    per_sample = intermediate_loss(model.student.classifier, s_inside, teacher.classifier, t_inside,
+                                   layer_pairs, model.projection)
+    per_sample = per_sample + feature_loss_weight * feature_mse(s_features, t_features, model.projection, reduction="none")
+    return weighted_mean(per_sample, weights)
+
+
+def stage2_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, temperature: float = 2.0,
+                weight_prediction: bool = False, hard_label_weight: float = 0.0) -> torch.Tensor:
+    """L_2 = mean_i w_i·T²·KL(teacher ‖ student) (+ weight·CE on the true labels); w_i = λ_i
+    with weight_prediction, else 1."""
+    t_inside, _, weights = teacher_view(teacher, batch)
+    logits = model.student.classifier(**encoder_inputs(batch)).logits
+    soft = kl_divergence(logits, t_inside.logits, temperature, reduction="none")
+    loss = weighted_mean(soft, weights if weight_prediction else torch.ones_like(soft))
+    if hard_label_weight:
+        loss = loss + hard_label_weight * hard_cross_entropy(logits, batch["labels"])
+    return loss
+

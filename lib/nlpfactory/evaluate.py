@@ -1,0 +1,121 @@
+"""Evaluate a Model on a Dataset split: accuracy, macro-F1, per-class and per-domain scores,
+a confusion matrix, and a Markdown report for people."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nlpfactory.config import option, to_dict
+from nlpfactory.data.dataset import label_ids, load_split, read_info
+from nlpfactory.metrics import classification_metrics
+from nlpfactory.predictor import load_predictor
+from nlpfactory.tracking import stage_run
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    split: str = option("test", "Which split of the Dataset to score: test, dev or train.")
+    model_name: str = option("", "What to call the model in reports, e.g. teacher or student.")
+    batch_size: int = option(64, "Examples per prediction batch.")
+    domain: str = option("", "Score only the rows of this domain (empty: all rows).")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    metrics: dict            # overall, see metrics.classification_metrics
+    per_domain: dict         # domain -> the same keys, when the data has domains
+    labels: list[str]
+    report: str              # Markdown
+
+    def scalars(self) -> dict[str, float]:
+        """Flat numbers for KFP Metrics and MLflow: overall, per class, per domain."""
+        out = {k: v for k, v in self.metrics.items() if isinstance(v, (int, float))}
+        for label, scores in self.metrics["per_class"].items():
+            out[f"f1_{label}"] = scores["f1"]
+        for domain, m in self.per_domain.items():
+            out[f"accuracy_{domain}"] = m["accuracy"]
+            out[f"macro_f1_{domain}"] = m["macro_f1"]
+        return out
+
+
+def score_split(model_dir: str | Path, dataset_dir: str | Path, cfg: EvaluateConfig) -> Evaluation:
+    info = read_info(dataset_dir)
+    frame = load_split(dataset_dir, cfg.split)
+    if cfg.domain:
+        frame = frame[frame["domain"] == cfg.domain].reset_index(drop=True)
+    predictor = load_predictor(model_dir)
+    if list(predictor.labels) != list(info.labels):
+        raise ValueError(f"{model_dir}: the model's labels {predictor.labels} differ from the "
+                         f"Dataset's {info.labels}; evaluate a model trained on this data")
+    texts_b = frame["text_b"].tolist() if info.is_pair else None
+    probs = predictor.predict_proba(frame["text"].tolist(), texts_b)
+    y_true, y_pred = np.asarray(label_ids(frame, info)), probs.argmax(axis=1)
+    overall = classification_metrics(y_true, y_pred, info.labels)
+    per_domain = {}
+    if "domain" in frame and frame["domain"].nunique() > 1:
+        for domain in sorted(frame["domain"].unique()):
+            rows = (frame["domain"] == domain).to_numpy()
+            per_domain[domain] = classification_metrics(y_true[rows], y_pred[rows], info.labels)
+    name = cfg.model_name or Path(model_dir).name
+    return Evaluation(overall, per_domain, list(info.labels), markdown_report(name, cfg.split, overall, per_domain, info.labels))
+
+
+def markdown_report(name: str, split: str, overall: dict, per_domain: dict, labels: list[str]) -> str:
+    lines = [f"# Evaluation of {name} on the {split} split", "",
+             f"{overall['examples']} examples · accuracy **{overall['accuracy']:.4f}** · "
+             f"macro-F1 **{overall['macro_f1']:.4f}**", "",
+             "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label, s in overall["per_class"].items():
+        lines.append(f"| {label} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1']:.4f} | {s['support']} |")
+    if per_domain:
+        lines += ["", "| domain | examples | accuracy | macro-F1 |", "|---|---|---|---|"]
+        for domain, m in per_domain.items():
+            lines.append(f"| {domain} | {m['examples']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |")
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "",
+              "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for label, row in zip(labels, overall["confusion_matrix"]):
+        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def confusion_figure(labels: list[str], matrix: list[list[int]], title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(3.5, 0.5 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(np.asarray(matrix), cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def evaluate(cfg: EvaluateConfig, model_dir: str | Path, dataset_dir: str | Path, *,
+             pipeline: str = "", pipeline_run_id: str = "") -> Evaluation:
+    """Score the model and log the numbers, report and confusion-matrix PNG to MLflow."""
+    task = f"evaluate {cfg.model_name}".strip()
+    with stage_run("evaluate", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id, task=task) as run:
+        result = score_split(model_dir, dataset_dir, cfg)
+        run.log_metrics(result.scalars())
+        run.log_text(result.report, "report.md")
+        run.log_text(json.dumps({"overall": result.metrics, "per_domain": result.per_domain},
+                                ensure_ascii=False, indent=2), "metrics.json")
+        figure = confusion_figure(result.labels, result.metrics["confusion_matrix"], task)
+        run.log_figure(figure, "confusion_matrix.png")
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return result

