@@ -25,7 +25,7 @@ def components() -> dict[str, PythonComponent]:
     for info in pkgutil.iter_modules(components_package.__path__):
         module = importlib.import_module(f"nlpfactory.components.{info.name}")
         for value in vars(module).values():
-            if isinstance(value, PythonComponent) and value.__module__ == module.__name__:
+            if isinstance(value, PythonComponent) and value.python_func.__module__ == module.__name__:
                 found[value.name] = value
     return dict(sorted(found.items()))
 

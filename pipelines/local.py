@@ -7,6 +7,7 @@ import datetime as dt
 import inspect
 import os
 import typing
+import warnings
 from pathlib import Path
 
 from nlpfactory.config import parse_value
@@ -57,6 +58,9 @@ def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_o
     root = Path(output_root).resolve() / f"{pipeline}-{stamp}"
     root.mkdir(parents=True, exist_ok=True)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
+    # This environment *is* the image's environment (same package), so kfp's warning that the
+    # base image is not a plain Python image does not apply here.
+    warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
     # The tasks are subprocesses: make sure they track to the same MLflow store as we do.
     from nlpfactory.tracking import tracking_uri
 

@@ -33,9 +33,16 @@ HEALTHZ_PATH = "/apis/v2beta1/healthz"
 FINAL_STATES = ("SUCCEEDED", "FAILED", "SKIPPED", "CANCELED")
 POLL_SECONDS = 5
 
-# KFP's parameter types (pipeline spec IR) -> the Python type a `--param` string becomes.
-PARAMETER_TYPES = {"STRING": str, "NUMBER_INTEGER": int, "NUMBER_DOUBLE": float,
-                   "BOOLEAN": bool, "LIST": list, "STRUCT": dict}
+# KFP's parameter types (pipeline spec IR) -> the Python type a `--param` string becomes,
+# and how to say that type to a person.
+PARAMETER_TYPES = {
+    "STRING": (str, "text"),
+    "NUMBER_INTEGER": (int, "a whole number"),
+    "NUMBER_DOUBLE": (float, "a number"),
+    "BOOLEAN": (bool, "true or false"),
+    "LIST": (list, 'a JSON list, e.g. ["a", "b"]'),
+    "STRUCT": (dict, 'a JSON object, e.g. {"key": 1}'),
+}
 
 
 class KubeflowError(NlpFactoryError):
@@ -172,14 +179,13 @@ def coerce_arguments(arguments: dict[str, Any], parameters: dict[str, dict[str, 
                          file=package_path, fix="pass each with --param NAME=VALUE")
     out = {}
     for name, value in arguments.items():
-        kind = parameters[name].get("parameterType", "STRING")
-        python_type = PARAMETER_TYPES.get(kind, str)
+        python_type, words = PARAMETER_TYPES.get(parameters[name].get("parameterType"), (str, "text"))
         if isinstance(value, str) and python_type is not str:
             try:
                 value = parse_value(value, python_type)
             except ValueError as err:
-                raise InputError(f"parameter {name!r} wants {kind}: {err}", file=package_path,
-                                 fix=f"pass --param {name}=VALUE with a {python_type.__name__}") from None
+                raise InputError(f"parameter {name!r} takes {words}: {err}", file=package_path,
+                                 fix=f"pass --param {name}=VALUE with VALUE {words}") from None
         out[name] = value
     return out
 
@@ -231,7 +237,7 @@ def _answer_error(host: str, status: int, body: str, doing: str = "reach the pip
     elif status >= 500:
         fix = "the pipelines server is in trouble: check its pods with `kubectl get pods -n kubeflow`"
     else:
-        fix = "the server rejected the request; the message above says which part"
+        fix = "the server refused the request as sent; its message above says why"
     return KubeflowError(problem, host=host, status=status, fix=fix)
 
 

@@ -36,9 +36,11 @@ class FakeKubeflow:
         self.pipelines: list[dict] = []
         self.versions: list[dict] = []
         self.uploads: list[dict] = []  # query, file name and file text of every upload
-        self.requests: list[tuple[str, str, dict]] = []  # method, path, headers
+        self.requests: list[tuple[str, str, dict]] = []  # method, path, lower-cased headers
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps shutdown (once per test) from costing half a second.
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -103,7 +105,7 @@ class FakeKubeflow:
         return 200, version
 
     def _record_upload(self, query, headers, body):
-        name, text = _uploaded_file(headers.get("Content-Type", ""), body)
+        name, text = _uploaded_file(headers.get("content-type", ""), body)
         self.uploads.append({"query": query, "filename": name, "text": text})
 
 
@@ -113,7 +115,8 @@ def _handler_for(fake: FakeKubeflow) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, payload = fake.answer(self.command, url.path, query, dict(self.headers), body)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload = fake.answer(self.command, url.path, query, headers, body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -82,7 +82,7 @@ def test_host_and_token_come_from_the_environment(package, kubeflow, monkeypatch
     submit(package, None, {})
 
     assert kubeflow.runs
-    assert all(headers.get("Authorization") == "Bearer s3cret" for _, _, headers in kubeflow.requests)
+    assert all(headers.get("authorization") == "Bearer s3cret" for _, _, headers in kubeflow.requests)
 
 
 @pytest.mark.parametrize("state", ["SUCCEEDED", "FAILED", "CANCELED"])
@@ -125,7 +125,7 @@ def test_unknown_parameter_names_the_ones_the_pipeline_takes(package, kubeflow):
 
 
 def test_value_of_the_wrong_type_is_an_input_error(package, kubeflow):
-    with pytest.raises(InputError, match="'times' wants NUMBER_INTEGER"):
+    with pytest.raises(InputError, match="'times' takes a whole number"):
         submit(package, kubeflow.url, {"times": "three"})
 
 

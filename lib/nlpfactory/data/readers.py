@@ -196,8 +196,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
     frame = pd.read_parquet(path)
     if frame.empty:
         raise InputError("the file has no rows", file=str(path), fix="point at a file with data rows")
-    for number, record in enumerate(frame.to_dict("records"), start=1):
-        yield number, record
+    yield from enumerate(frame.to_dict("records"), start=1)
 
 
 def _check_columns(path: Path, have: list[str], columns: Columns, schema: list[str]) -> None:

@@ -99,12 +99,12 @@ def stage1_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, laye
     return weighted_mean(per_sample, weights)
 
 
-def stage2_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, temperature: float = 2.0,
+def stage2_loss(student, teacher: WithDomainBranch, batch: dict, temperature: float = 2.0,
                 weight_prediction: bool = False, hard_label_weight: float = 0.0) -> torch.Tensor:
     """L_2 = mean_i w_i·T²·KL(teacher ‖ student) (+ weight·CE on the true labels); w_i = λ_i
-    with weight_prediction, else 1."""
+    with weight_prediction, else 1. `student` is the student's classifier alone."""
     t_inside, _, weights = teacher_view(teacher, batch)
-    logits = model.student.classifier(**encoder_inputs(batch)).logits
+    logits = student(**encoder_inputs(batch)).logits
     soft = kl_divergence(logits, t_inside.logits, temperature, reduction="none")
     loss = weighted_mean(soft, weights if weight_prediction else torch.ones_like(soft))
     if hard_label_weight:

@@ -23,6 +23,7 @@ class FewshotConfig(TrainConfig):
     early_stopping_patience: int = option(0, "Stop after this many epochs without a better dev score (0: never stop early).")
 
     model: str = option("small", "Backbone: a preset (tiny, small, base), a Model folder with a masked-LM head (e.g. from pretrain), or a hub id.")
+    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     method: str = option("cptuning", "Prompt method: pet (pattern + label words), ptuning (learned pseudo-prompt tokens + label words) or cptuning (contrastive, no label words).")
     shots_per_class: int = option(16, "Labelled training rows per class drawn from the train split (K-shot).")
     dev_shots_per_class: int = option(16, "Labelled dev rows per class used to pick the best epoch (0: keep the last epoch).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,16 +21,16 @@ def sample_k_shot(frame: pd.DataFrame, k: int, seed: int, labels: Sequence[str] 
     otherwise all its rows are taken.
     """
     names = list(labels) if labels is not None else sorted(frame["label"].astype(str).unique())
-    rng = np.random.default_rng(seed)
     chosen = []
     for name in names:
         rows = frame.index[frame["label"].astype(str) == name]
         if len(rows) < k and strict:
             raise InputError(f"label {name!r} has {len(rows)} {split} rows but {k} per class were asked for",
                              column="label", fix=f"lower shots_per_class to {len(rows)} or add {split} rows of {name!r}")
-        picked = rng.permutation(len(rows))[:k]
+        own = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+        picked = own.permutation(len(rows))[:k]
         chosen.extend(rows[np.sort(picked)])
-    order = rng.permutation(len(chosen))
+    order = np.random.default_rng(seed).permutation(len(chosen))
     return frame.loc[[chosen[i] for i in order]].reset_index(drop=True)
 
 

@@ -104,3 +104,20 @@ class OnnxPredictor(Predictor):
 
     def predict_proba(self, texts, texts_b=None) -> np.ndarray:
         return softmax(self.logits(texts, texts_b))
+
+
+def open_predictor(model_dir: str | Path, device: str = "auto", precision: str = "auto", batch_size: int = 64):
+    """An export folder runs on ONNX Runtime; any Model folder goes through load_predictor,
+    so every model kind (classifier, few-shot, ...) predicts the same way."""
+    from nlpfactory.models.card import read_card
+    from nlpfactory.predictor import load_predictor
+
+    if is_export_dir(model_dir):
+        return OnnxPredictor(model_dir, read_card(model_dir), device=device, precision=precision,
+                             batch_size=batch_size)
+    try:
+        return load_predictor(model_dir, device=device)
+    except ValueError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(str(err), file=str(model_dir), fix="point at a model that predicts labels") from None

@@ -1,6 +1,5 @@
 import pandas as pd
 import pytest
-
 from nlpfactory.data.dataset import DatasetInfo, write_dataset
 
 TRAIN = [

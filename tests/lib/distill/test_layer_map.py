@@ -1,5 +1,4 @@
 import pytest
-
 from nlpfactory.distill.layer_map import layer_map, uniform_map
 from nlpfactory.errors import InputError
 

@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-
 from nlpfactory.distill.losses import (
     LOSSES,
     attention_mse,

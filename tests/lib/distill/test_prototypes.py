@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from nlpfactory.distill.prototypes import prototype_scores
 
 

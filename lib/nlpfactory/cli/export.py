@@ -1,0 +1,36 @@
+"""`nlpfactory export --model DIR --output DIR [--dataset DIR]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from nlpfactory.config import add_arguments, from_args
+from nlpfactory.serving.export import ExportConfig
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="Export a classifier to ONNX (and int8), with a KServe manifest.",
+        description="Write an export folder: model.onnx, model.int8.onnx, the tokenizer, "
+                    "nlpfactory.json and a KServe InferenceService manifest. Checks that ONNX "
+                    "Runtime matches PyTorch and that int8 keeps the dev accuracy; optionally "
+                    "registers the model in the MLflow model registry.",
+    )
+    parser.add_argument("--model", required=True, help="The Model folder to export (a classifier).")
+    parser.add_argument("--output", required=True, help="The export folder to write (replaced whole if it exists).")
+    parser.add_argument("--dataset", default=None,
+                        help="A Dataset folder; its dev split checks int8 accuracy against fp32.")
+    add_arguments(parser, ExportConfig)
+    parser.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nlpfactory.serving.export import export
+
+    result = export(from_args(ExportConfig, args), args.model, args.output, args.dataset)
+    print(f"export written to {result.path}")
+    for key, value in result.metrics.items():
+        print(f"  {key}: {value:.6g}")
+    if result.registered_uri:
+        print(f"registered as {result.registered_uri}")
+    return 0

@@ -1,0 +1,62 @@
+"""The student: a preset built with the teacher's vocabulary (so both read the same tokens),
+or the teacher's own embeddings and chosen layers (`teacher_layers:1,3`)."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import torch
+
+from nlpfactory.errors import InputError
+from nlpfactory.models.presets import PRESETS, bert_config, is_preset
+
+_LAYER_KEY = re.compile(r"^(.*\bencoder\.layer\.)(\d+)(\..*)$")
+
+
+def teacher_layers(spec: str, teacher_layer_count: int) -> list[int]:
+    """`teacher_layers:1,3` -> [1, 3]: teacher layers numbered 1..L."""
+    try:
+        layers = [int(x) for x in spec.split(":", 1)[1].split(",") if x.strip()]
+    except (IndexError, ValueError):
+        layers = []
+    if not layers or not all(1 <= n <= teacher_layer_count for n in layers):
+        raise InputError(f"cannot build a student from {spec!r}: the teacher has layers 1..{teacher_layer_count}",
+                         column="student_init", fix="write teacher_layers: and layer numbers, e.g. teacher_layers:1,3")
+    return layers
+
+
+def from_teacher_layers(teacher, layers: list[int]):
+    """A copy of the teacher with only `layers` (in this order), plus its embeddings, pooler
+    and classification head."""
+    config = copy.deepcopy(teacher.config)
+    config.num_hidden_layers = len(layers)
+    student = type(teacher)(config)
+    weights = {}
+    for key, value in teacher.state_dict().items():
+        found = _LAYER_KEY.match(key)
+        if not found:
+            weights[key] = value.clone()
+        elif int(found[2]) + 1 in layers:
+            weights[f"{found[1]}{layers.index(int(found[2]) + 1)}{found[3]}"] = value.clone()
+    student.load_state_dict(weights, strict=True)
+    return student
+
+
+def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42):
+    """A sequence classifier over `labels` that reads the teacher's tokens."""
+    from transformers import AutoModelForSequenceClassification
+
+    if student_init.startswith("teacher_layers:"):
+        model = from_teacher_layers(teacher, teacher_layers(student_init, teacher.config.num_hidden_layers))
+    elif is_preset(student):
+        config = bert_config(student, vocab_size=teacher.config.vocab_size, num_labels=len(labels),
+                             pad_token_id=teacher.config.pad_token_id or 0)
+        torch.manual_seed(seed)
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        raise InputError(f"unknown student {student!r}", column="student",
+                         fix=f"choose a preset ({', '.join(PRESETS)}) or set student_init=teacher_layers:1,3")
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    return model

@@ -1,0 +1,244 @@
+"""Masked-LM pretraining with whole-word masking: gives a scratch preset some Chinese (or
+adapts a hub model to a domain) before fine-tuning, few-shot learning or MLM augmentation.
+
+Words come from jieba; a chosen word has all of its tokens masked (BERT's 80/10/10 rule
+per token: [MASK], a random token, or left as is). Masks are drawn afresh in every batch, so
+each epoch sees new ones. The output is a Model folder with an MLM head (card kind "mlm")
+that every stage accepts as its `model`: a classifier loads it with a fresh head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from nlpfactory.atomic import atomic_dir
+from nlpfactory.augment.words import choose_words, offsets_of, word_token_groups
+from nlpfactory.config import option, to_dict
+from nlpfactory.data.dataset import has_split, load_split, read_info
+from nlpfactory.errors import InputError
+from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.load import load_model, save_model
+from nlpfactory.tracking import stage_run
+from nlpfactory.train.batching import collate, sequential_batches
+from nlpfactory.train.checkpoint import checkpoint_dir_for
+from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.loop import FitResult, device_for, fit
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class PretrainConfig(TrainConfig):
+    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup); lower it (e.g. 5e-5) to adapt a model that already knows the language.")
+    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
+    corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read).")
+    splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")
+    mask_ratio: float = option(0.15, "Share of the tokens masked in each text, chosen as whole jieba words.")
+    vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset.")
+    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes).")
+    eval_rows: int = option(200, "Texts held out to measure the final MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 < self.mask_ratio < 1:
+            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
+        if self.max_steps < 0 or self.eval_rows < 0:
+            raise ValueError("max_steps and eval_rows must be 0 or more")
+
+
+@dataclasses.dataclass
+class PretrainResult:
+    model_dir: Path
+    fit: FitResult
+    metrics: dict[str, float]
+    parameters: int
+
+
+def pretraining_texts(cfg: PretrainConfig, dataset_dirs: Sequence[str | Path] = ()) -> list[str]:
+    """Every non-empty text (and second text of a pair) of the chosen splits and corpora."""
+    frames = []
+    for folder in dataset_dirs:
+        info = read_info(folder)
+        frames += [(load_split(folder, s), info.text_columns) for s in cfg.splits if has_split(folder, s)]
+    if cfg.corpora:
+        from nlpfactory.data import datahub
+
+        for name in cfg.corpora:
+            frame, _ = datahub.load(name)
+            frames.append((frame, [c for c in ("text", "text_b") if c in frame]))
+    texts = [str(t) for frame, columns in frames for c in columns if c in frame
+             for t in frame[c].dropna() if str(t).strip()]
+    if not texts:
+        raise InputError("no text to pretrain on", column="corpora",
+                         fix=f"give a Dataset with text in its {cfg.splits} splits, or datahub corpora")
+    return texts
+
+
+def word_rows(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[dict], list[list[list[int]]]]:
+    """Tokenized rows (each knows its `row` number) and each row's word token groups; texts
+    with no word to mask are left out."""
+    enc = offsets_of(tokenizer, texts, max_length)
+    rows, groups = [], []
+    for i, text in enumerate(texts):
+        words = word_token_groups(text, enc["offset_mapping"][i])
+        if not words:
+            continue
+        row = {"input_ids": enc["input_ids"][i], "row": len(rows)}
+        if "token_type_ids" in enc:
+            row["token_type_ids"] = enc["token_type_ids"][i]
+        rows.append(row)
+        groups.append(words)
+    return rows, groups
+
+
+def _chosen_positions(input_ids: torch.Tensor, rows: torch.Tensor, groups, ratio: float,
+                      rng: random.Random) -> torch.Tensor:
+    chosen = torch.zeros_like(input_ids, dtype=torch.bool)
+    for b, row in enumerate(rows.tolist()):
+        for w in choose_words(groups[row], ratio, rng):
+            chosen[b, groups[row][w]] = True
+    return chosen
+
+
+class WholeWordMasker:
+    """Masks a batch in place of a data collator (the training loop collates plain rows)."""
+
+    def __init__(self, tokenizer, groups, ratio: float):
+        self.groups, self.ratio = groups, ratio
+        self.mask_id = tokenizer.mask_token_id
+        special = set(tokenizer.all_special_ids)
+        self.replacements = torch.tensor([i for i in range(len(tokenizer)) if i not in special])
+
+    def random_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training masks: Python's and torch's global generators, which the loop seeds and
+        restores on resume, so a resumed run draws the masks an uninterrupted one would."""
+        ids = batch["input_ids"]
+        chosen = _chosen_positions(ids, batch["row"], self.groups, self.ratio, random).to(ids.device)
+        labels = ids.masked_fill(~chosen, -100)
+        draw = torch.rand(ids.shape, device=ids.device)
+        masked = ids.masked_fill(chosen & (draw < 0.8), self.mask_id)
+        swap = chosen & (draw >= 0.8) & (draw < 0.9)
+        picks = self.replacements.to(ids.device)[torch.randint(len(self.replacements), ids.shape, device=ids.device)]
+        return torch.where(swap, picks, masked), labels
+
+    def fixed_batch(self, batch: dict, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+        """Evaluation masks: whole words all [MASK], from a caller's seeded generator."""
+        ids = batch["input_ids"]
+        chosen = _chosen_positions(ids, batch["row"], self.groups, self.ratio, rng).to(ids.device)
+        return ids.masked_fill(chosen, self.mask_id), ids.masked_fill(~chosen, -100)
+
+
+def _forward(model, batch: dict, input_ids: torch.Tensor, labels: torch.Tensor):
+    return model(input_ids=input_ids, attention_mask=batch["attention_mask"],
+                 token_type_ids=batch["token_type_ids"], labels=labels)
+
+
+@torch.no_grad()
+def mlm_scores(model, tokenizer, texts: Sequence[str], *, mask_ratio: float = 0.15, seed: int = 0,
+               max_length: int = 128, batch_size: int = 64) -> dict[str, float]:
+    """Masked-token loss and accuracy on `texts`, whole words masked with fixed seeded masks
+    (the same texts and seed give the same masks, so two models compare fairly)."""
+    rows, groups = word_rows(tokenizer, texts, max_length)
+    masker = WholeWordMasker(tokenizer, groups, mask_ratio)
+    rng = random.Random(seed)
+    device = next(model.parameters()).device
+    model.eval()
+    loss_sum, correct, count = 0.0, 0, 0
+    for index in sequential_batches(len(rows), batch_size):
+        batch = {k: v.to(device) for k, v in collate([rows[i] for i in index], tokenizer.pad_token_id or 0).items()}
+        input_ids, labels = masker.fixed_batch(batch, rng)
+        logits = _forward(model, batch, input_ids, None).logits.float()
+        where = labels != -100
+        loss_sum += torch.nn.functional.cross_entropy(logits[where], labels[where], reduction="sum").item()
+        correct += (logits[where].argmax(-1) == labels[where]).sum().item()
+        count += int(where.sum())
+    return {"mlm_loss": loss_sum / max(count, 1), "mlm_accuracy": correct / max(count, 1),
+            "masked_tokens": float(count)}
+
+
+def _split_eval(cfg: PretrainConfig, texts: list[str]) -> tuple[list[str], list[str], str]:
+    n = min(cfg.eval_rows, len(texts) // 10)
+    if n == 0:
+        return texts, texts, "training text"
+    order = list(range(len(texts)))
+    random.Random(cfg.seed).shuffle(order)
+    held = set(order[:n])
+    return [t for i, t in enumerate(texts) if i not in held], [texts[i] for i in sorted(held)], "held-out text"
+
+
+def _batches_within(cfg: PretrainConfig, rows: list[dict]):
+    """Epoch count and batch order that stop after `max_steps` steps (the last pass is cut)."""
+    from nlpfactory.train.batching import length_grouped_batches
+
+    lengths = [len(r["input_ids"]) for r in rows]
+    per_epoch = len(length_grouped_batches(lengths, cfg.batch_size, cfg.seed))
+    if not cfg.max_steps:
+        return cfg.epochs, None
+    budget = cfg.max_steps * cfg.grad_accum_steps
+    epochs = -(-budget // per_epoch)
+
+    def batches_for_epoch(epoch: int) -> list[list[int]]:
+        order = length_grouped_batches(lengths, cfg.batch_size, seed=cfg.seed + epoch)
+        return order[:budget - epoch * per_epoch] if epoch == epochs - 1 else order
+
+    return epochs, batches_for_epoch
+
+
+def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence[str | Path] = (), *,
+             pipeline: str = "", pipeline_run_id: str = "") -> PretrainResult:
+    """Masked-LM training on the text of `dataset_dirs` and `cfg.corpora`; writes a Model
+    folder with an MLM head (safetensors + tokenizer + nlpfactory.json, card kind "mlm")."""
+    texts = pretraining_texts(cfg, dataset_dirs)
+    train_texts, eval_texts, eval_on = _split_eval(cfg, texts)
+    with stage_run("pretrain", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        model, tokenizer, origin = load_model(cfg.model, "mlm", texts=train_texts,
+                                              vocab_size=cfg.vocab_size, seed=cfg.seed)
+        model.to(device_for())
+        score = dict(mask_ratio=cfg.mask_ratio, seed=cfg.seed, max_length=cfg.max_length)
+        before = mlm_scores(model, tokenizer, eval_texts, **score)
+        rows, groups = word_rows(tokenizer, train_texts, cfg.max_length)
+        masker = WholeWordMasker(tokenizer, groups, cfg.mask_ratio)
+
+        def loss_fn(m, batch):
+            return _forward(m, batch, *masker.random_batch(batch)).loss
+
+        epochs, batches_for_epoch = _batches_within(cfg, rows)
+        fit_cfg = dataclasses.replace(cfg, epochs=epochs)
+        started = time.time()
+        result = fit(model, rows, loss_fn, fit_cfg,
+                     checkpoint_dir=checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs),
+                     on_metrics=run.log_metrics, batches_for_epoch=batches_for_epoch,
+                     pad_id=tokenizer.pad_token_id or 0, desc="pretrain")
+        seconds = time.time() - started
+        after = mlm_scores(model, tokenizer, eval_texts, **score)
+        metrics = {"mlm_loss": after["mlm_loss"], "mlm_accuracy": after["mlm_accuracy"],
+                   "mlm_loss_before": before["mlm_loss"], "mlm_accuracy_before": before["mlm_accuracy"],
+                   "train_seconds": seconds, "steps": float(result.steps),
+                   "seconds_per_1000_steps": 1000 * result.train_seconds / max(result.steps, 1),
+                   "train_texts": float(len(rows))}
+        parameters = count_parameters(model)
+        with atomic_dir(output_dir) as tmp:
+            save_model(model.cpu(), tokenizer, tmp)
+            write_card(tmp, {
+                "task": "masked_lm", "kind": "mlm", "labels": [], "domains": [],
+                "base_model": cfg.model, "origin": origin, "parameters": parameters,
+                "max_length": cfg.max_length, "text_columns": ["text"],
+                "lineage": {"stage": "pretrain", "datasets": [str(d) for d in dataset_dirs],
+                            "corpora": cfg.corpora, "mlflow_run_id": run.run_id,
+                            "kfp_run_id": pipeline_run_id},
+                "training": {"steps": result.steps, "seconds": round(seconds, 1),
+                             "samples_per_second": round(result.samples_per_second, 1),
+                             "mask_ratio": cfg.mask_ratio, "whole_word_masking": "jieba"},
+                "mlm_metrics": {**{k: round(v, 4) for k, v in metrics.items()}, "measured_on": eval_on},
+            })
+        run.log_metrics(metrics | {"parameters": parameters})
+    log.info("pretrained %s for %d steps in %.0fs: MLM loss %.3f -> %.3f on %s", cfg.model,
+             result.steps, seconds, before["mlm_loss"], after["mlm_loss"], eval_on)
+    return PretrainResult(Path(output_dir), result, metrics, parameters)

@@ -1,0 +1,18 @@
+"""component_specs/ and pipelines/compiled/ are generated and checked in: they must match
+what `make specs` and `make pipelines` would write now."""
+
+from pathlib import Path
+
+import pytest
+
+from nlpfactory.pipelines.compile import COMPILED_DIR, SPECS_DIR, compile_pipelines, compile_specs
+
+
+@pytest.mark.parametrize("compile_fn, checked_in", [(compile_specs, SPECS_DIR), (compile_pipelines, COMPILED_DIR)])
+def test_checked_in_yaml_is_fresh(tmp_path, monkeypatch, compile_fn, checked_in):
+    monkeypatch.delenv("NLPFACTORY_IMAGE", raising=False)
+    fresh = {p.name: p.read_text() for p in compile_fn(tmp_path)}
+    stale = {p.name: p.read_text() for p in Path(checked_in).glob("*.yaml")}
+    assert fresh.keys() == stale.keys(), "run `make specs pipelines` and commit the YAML"
+    for name, text in fresh.items():
+        assert stale[name] == text, f"{checked_in.name}/{name} is stale: run `make specs pipelines`"

@@ -1,0 +1,63 @@
+"""The finetune pipeline end to end under kfp's local runner, with a real MLflow store."""
+
+import json
+
+import pytest
+
+from nlpfactory.pipelines.cli import main
+
+
+@pytest.mark.slow
+def test_finetune_pipeline_runs_locally_and_tracks_every_task(tmp_path, monkeypatch, capsys):
+    from helpers import sentiment_frame
+
+    data = tmp_path / "reviews.tsv"
+    sentiment_frame(160, domains=True).to_csv(data, sep="\t", index=False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "finetune", "--local", "--param", f"data_source={data}", "--param", "domain_col=domain",
+                 "--param", "model=tiny", "--param", "epochs=3", "--param", "learning_rate=0.002",
+                 "--param", "max_length=32", "--output-root", str(tmp_path / "out")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "outputs:" in printed and "MLflow:" in printed
+
+    # Artifacts: a Dataset, a Model that plain transformers loads, metrics and a report.
+    model_dirs = [p for p in (tmp_path / "out").rglob("nlpfactory.json")]
+    assert len(model_dirs) == 1
+    from transformers import AutoModelForSequenceClassification
+
+    AutoModelForSequenceClassification.from_pretrained(model_dirs[0].parent)
+    reports = [p for p in (tmp_path / "out").rglob("report") if p.is_file()]
+    assert reports and "accuracy" in reports[0].read_text()
+
+    # MLflow: one parent run and one child per task, with params and metrics.
+    from mlflow.tracking import MlflowClient
+
+    from nlpfactory.tracking import TAG_PARENT, TAG_TASK, tracking_uri
+
+    client = MlflowClient(tracking_uri())
+    runs = client.search_runs([client.get_experiment_by_name("finetune").experiment_id])
+    parents = [r for r in runs if r.data.tags.get(TAG_PARENT) == "true"]
+    children = {r.data.tags[TAG_TASK]: r for r in runs if r.data.tags.get("mlflow.parentRunId")}
+    assert len(parents) == 1
+    assert {"prepare_data", "finetune", "evaluate model"} <= set(children)
+    assert children["finetune"].data.params["epochs"] == "3"
+    assert children["evaluate model"].data.metrics["accuracy"] >= 0.8
+    assert "accuracy_hotel" in children["evaluate model"].data.metrics
+    artifacts = {a.path for a in client.list_artifacts(children["evaluate model"].info.run_id)}
+    assert {"report.md", "confusion_matrix.png"} <= artifacts
+
+
+def test_unknown_parameter_is_refused_with_the_valid_names(capsys):
+    code = main(["run", "finetune", "--param", "epoch=2"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "no parameter 'epoch'" in err and "epochs" in err
+
+
+def test_parameters_are_parsed_to_their_types():
+    from nlpfactory.pipelines.local import parse_params
+
+    parsed = parse_params("finetune", ["epochs=2", "learning_rate=1e-4", "model=hfl/rbt3"])
+    assert parsed == {"epochs": 2, "learning_rate": 1e-4, "model": "hfl/rbt3"}
+    assert json.dumps(parsed)
