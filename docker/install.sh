@@ -58,7 +58,7 @@ install_torch() {
 
 install_project() {
     if ((no_deps)); then
-        run "$PYTHON" -m pip install --no-deps --no-build-isolation --no-index "$PROJECT"
+        run "$PYTHON" -m pip install --no-deps --no-build-isolation --no-index --force-reinstall "$PROJECT"
     else
         run "$PYTHON" -m pip install "$PROJECT"
     fi
@@ -68,7 +68,7 @@ install_project() {
 # an editable install hides a sub-package that a real `pip install .` would leave out.
 check_install() {
     local import_all=$((1 - no_deps))
-    run "$PYTHON" -I - "$SRC" "$import_all" "$TORCH_VARIANT" <<'PY'
+    run "$PYTHON" -I -u - "$SRC" "$import_all" "$TORCH_VARIANT" <<'PY'
 import importlib
 import importlib.metadata
 import importlib.util

@@ -61,6 +61,8 @@ def _run(args) -> int:
     arguments = _arguments(args)
     print(f"running pipeline {args.pipeline!r} locally with {arguments or 'its defaults'}")
     result = run_local(args.pipeline, arguments, args.output_root)
+    for report in result.reports():
+        print(f"\n--- {report.parent.name} ({report.relative_to(result.root)}) ---\n{report.read_text(encoding='utf-8')}")
     print(f"\npipeline {args.pipeline!r} finished.")
     print(f"  outputs:  {result.root}")
     for task_dir in result.task_outputs():

@@ -24,6 +24,11 @@ class LocalRun:
         """The output artifacts, laid out by kfp as ROOT/<pipeline run>/<task>/<output>."""
         return sorted(p for p in self.root.glob("*/*/*"))
 
+    def reports(self) -> list[Path]:
+        """The Markdown reports the tasks wrote (evaluation, comparison), in task order."""
+        return sorted((p for p in self.task_outputs() if p.is_file() and "report" in p.name),
+                      key=lambda p: p.stat().st_mtime)
+
 
 def parameters(pipeline_fn) -> dict[str, tuple[typing.Any, typing.Any]]:
     """name -> (type, default) of a pipeline's inputs, read from its Python signature."""

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT = "nlpfactory"
 PORT_FORWARD = "kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80"
 HEALTHZ_PATH = "/apis/v2beta1/healthz"
+POD_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 FINAL_STATES = ("SUCCEEDED", "FAILED", "SKIPPED", "CANCELED")
 POLL_SECONDS = 5
 
@@ -130,6 +131,9 @@ def connect(host: str, *, namespace: str | None = None, existing_token: str | No
     """A kfp.Client for `host`, after a quick health check that fails with a clear message."""
     token = existing_token or os.environ.get("KFP_TOKEN") or None
     multi_user = _check_health(host, token)
+    if multi_user and not namespace and Path(POD_NAMESPACE_FILE).is_file():
+        # In a Kubeflow notebook, the notebook's own profile namespace (as kfp does).
+        namespace = Path(POD_NAMESPACE_FILE).read_text().strip()
     if multi_user and not namespace:
         raise KubeflowError(f"Kubeflow Pipelines at {host} is multi-user: runs belong to a namespace",
                             host=host, fix="pass --namespace with your Kubeflow profile's namespace")
@@ -283,7 +287,7 @@ def _wait_for_final_state(client, host: str, result: SubmitResult, timeout: int)
         if time.monotonic() >= deadline:
             raise KubeflowError(f"run {result.run_id} is still {state or 'pending'} after {timeout} s; "
                                 "it keeps running on the cluster", host=host,
-                                fix=f"follow it at {result.run_url}, or wait longer with --timeout")
+                                fix=f"follow it at {result.run_url}, or wait longer (timeout)")
         time.sleep(POLL_SECONDS)
 
 

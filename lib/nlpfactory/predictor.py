@@ -20,6 +20,10 @@ PREDICTORS: dict[str, str] = {
     "metakd_teacher": "nlpfactory.predictor:ClassifierPredictor",
     # An export folder (written by `nlpfactory export`), run with ONNX Runtime.
     "onnx_classifier": "nlpfactory.serving.onnx_predictor:OnnxPredictor",
+    # Few-shot prompt models: a masked LM plus its prompt (and CP-Tuning's class anchors).
+    "pet": "nlpfactory.fewshot.predict:ClozePredictor",
+    "ptuning": "nlpfactory.fewshot.predict:ClozePredictor",
+    "cptuning": "nlpfactory.fewshot.predict:CPTuningPredictor",
 }
 
 

@@ -34,13 +34,13 @@ def _config(path):
 
 
 def _parameters(component):
+    """Plain (non-artifact) parameters with their defaults."""
+    from kfp.dsl.types.type_utils import is_parameter_type
+
+    inputs = component.component_spec.inputs or {}
     signature = inspect.signature(component.python_func)
-    artifacts = set(component.component_spec.inputs or {}) - {
-        n for n, spec in (component.component_spec.inputs or {}).items() if spec.type in (
-            "String", "Integer", "Float", "Boolean", "JsonObject", "JsonArray", "STRING",
-            "NUMBER_INTEGER", "NUMBER_DOUBLE", "BOOLEAN", "STRUCT", "LIST")}
     return {n: p.default for n, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty and n not in artifacts}
+            if n in inputs and is_parameter_type(inputs[n].type)}
 
 
 @pytest.mark.parametrize("name", sorted(components()))

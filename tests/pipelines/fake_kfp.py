@@ -25,10 +25,11 @@ API = "/apis/v2beta1"
 
 
 class FakeKubeflow:
-    def __init__(self, *, multi_user: bool = False, run_state: str = "SUCCEEDED",
+    def __init__(self, *, multi_user: bool = False, run_state: str | list[str] = "SUCCEEDED",
                  failures: dict[str, tuple[int, str]] | None = None):
         self.multi_user = multi_user
-        self.run_state = run_state  # what GET /runs/{id} reports
+        # What GET /runs/{id} reports; a list is reported one state per call, the last kept.
+        self.run_state = run_state
         # "METHOD /path" -> (HTTP status, body): answer that request with an error instead.
         self.failures = dict(failures or {})
         self.experiments: list[dict] = []
@@ -78,7 +79,7 @@ class FakeKubeflow:
         if method == "GET" and found:
             for run in self.runs:
                 if run["run_id"] == found.group(1):
-                    return 200, {**run, "state": self.run_state}
+                    return 200, {**run, "state": self._next_state()}
             return 404, {"error": "run not found", "code": 5, "message": "run not found"}
         if method == "GET" and path == f"{API}/pipelines":
             return 200, _page("pipelines", _named(self.pipelines, query.get("filter")))
@@ -87,6 +88,11 @@ class FakeKubeflow:
         if method == "POST" and path == f"{API}/pipelines/upload_version":
             return self._upload_version(query, headers, body)
         return 404, {"error": f"{method} {path} is not faked", "code": 5, "message": "not found"}
+
+    def _next_state(self) -> str:
+        if isinstance(self.run_state, str):
+            return self.run_state
+        return self.run_state.pop(0) if len(self.run_state) > 1 else self.run_state[0]
 
     def _upload_pipeline(self, query, headers, body):
         self._record_upload(query, headers, body)

@@ -95,6 +95,16 @@ def test_wait_returns_the_final_state(package, kubeflow, state):
     assert result.succeeded is (state == "SUCCEEDED")
 
 
+def test_wait_polls_until_the_run_ends(package, kubeflow, monkeypatch):
+    monkeypatch.setattr(remote, "POLL_SECONDS", 0)
+    kubeflow.run_state = ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
+
+    result = submit(package, kubeflow.url, {}, wait=True)
+
+    assert result.succeeded
+    assert sum(method == "GET" and "/runs/" in path for method, path, _ in kubeflow.requests) == 4
+
+
 def test_wait_past_the_timeout_says_where_to_follow_the_run(package, kubeflow):
     kubeflow.run_state = "RUNNING"
 
@@ -172,10 +182,19 @@ def test_server_error_while_starting_the_run_names_the_host(package):
     assert "database is locked" in str(caught.value) and fake.url in str(caught.value)
 
 
-def test_multi_user_install_asks_for_a_namespace(package):
+def test_multi_user_install_asks_for_a_namespace(package, monkeypatch, tmp_path):
+    monkeypatch.setattr(remote, "POD_NAMESPACE_FILE", str(tmp_path / "not-in-a-pod"))
     with FakeKubeflow(multi_user=True) as fake:
         with pytest.raises(KubeflowError, match="--namespace"):
             submit(package, fake.url, {})
 
         submit(package, fake.url, {}, namespace="team-nlp")
     assert fake.experiments[0]["namespace"] == "team-nlp"
+
+
+def test_multi_user_inside_a_kubeflow_notebook_uses_its_namespace(package, monkeypatch, tmp_path):
+    (tmp_path / "namespace").write_text("kubeflow-user-example-com")
+    monkeypatch.setattr(remote, "POD_NAMESPACE_FILE", str(tmp_path / "namespace"))
+    with FakeKubeflow(multi_user=True) as fake:
+        submit(package, fake.url, {})
+    assert fake.experiments[0]["namespace"] == "kubeflow-user-example-com"

@@ -128,12 +128,12 @@ def augment_dataset(cfg: AugmentConfig, dataset_dir: str | Path, output_dir: str
     """
     from nlpfactory.tracking import stage_run
 
-    started = time.perf_counter()
     info = read_info(dataset_dir)
     originals = _with_ids(load_split(dataset_dir, "train"))
     teacher = _teacher(cfg, teacher, info.labels)
     mlm = _mlm_filler(mlm_model, originals) if cfg.method == "mlm" else None
     with stage_run("augment_data", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        started = time.perf_counter()
         copies = _copies(cfg, originals, mlm)
         made = len(copies)
         if teacher is not None:

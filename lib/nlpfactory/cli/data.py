@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     # --input is the friendly name of the config's data_source; both spellings work.
     prepare.add_argument("--input", "--data-source", dest="data_source",
                          default=defaults(PrepareConfig)["data_source"],
-                         help=describe(PrepareConfig)["data_source"])
+                         help=f"{describe(PrepareConfig)['data_source']} "
+                              f"(default: {defaults(PrepareConfig)['data_source']!r})")
     add_arguments(prepare, PrepareConfig, skip=("data_source",))
     prepare.add_argument("--output", required=True,
                          help="The Dataset folder to write (replaced whole if it exists).")

@@ -117,7 +117,7 @@ def _delimited_rows(path: Path, text: str, delimiter: str,
         records = _chain_first((first_line, first), records)
     else:  # a header line (a schema-described file may repeat its names as a header)
         names = [f.strip() for f in first]
-        if not schema and (not any(names) or len(set(names)) != len(names)):
+        if not schema and (not all(names) or len(set(names)) != len(names)):
             raise InputError(f"the header line {delimiter.join(names)!r} has empty or repeated "
                              "column names", file=str(path), line=first_line,
                              fix="give every column a name, or describe a headerless file with --schema")
@@ -149,7 +149,7 @@ def _tsv_records(text: str) -> Iterator[tuple[int, list[str]]]:
     # editors do not show as line ends, and the line numbers would drift.
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
-        if line.strip():
+        if line.strip() or "\t" in line:  # a line of empty fields is a row (and an error)
             yield number, line.split("\t")
 
 
@@ -157,7 +157,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
     for values in reader:
-        if any(v.strip() for v in values):
+        if len(values) > 1 or (values and values[0].strip()):
             yield start, values
         start = reader.line_num + 1  # a quoted field may span several physical lines
 

@@ -19,7 +19,13 @@ from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_spli
 from nlpfactory.fewshot.config import FewshotConfig
 from nlpfactory.fewshot.cptuning import class_means, cptuning_loss, features, prototype_scores
 from nlpfactory.fewshot.model import PromptedMLM, PromptEmbeddings, embed_phrase
-from nlpfactory.fewshot.pattern import PromptLayout, build_rows, cptuning_pattern, pieces, ptuning_pattern
+from nlpfactory.fewshot.pattern import (
+    PromptLayout,
+    build_rows,
+    cptuning_pattern,
+    pieces,
+    ptuning_pattern,
+)
 from nlpfactory.fewshot.pet import cloze_loss, cloze_scores, label_words, word_token_ids
 from nlpfactory.fewshot.predict import PROMPT_FILE, PROTOTYPES_FILE, run_batches
 from nlpfactory.fewshot.ptuning import PromptEncoder

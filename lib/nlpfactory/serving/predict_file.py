@@ -128,3 +128,15 @@ def _bad_rows_error(bad: list[tuple[int, str]], source: Path, where: str) -> Inp
         file=str(source), line=first if where == "line" else None,
         fix="fill in the text or delete those rows, then run predict again",
     )
+
+
+def predict_to_folder(cfg: PredictConfig, model_dir: str | Path, input_path: str | Path,
+                      output_dir: str | Path) -> PredictResult:
+    """Like predict_file, into a folder (a pipeline artifact): `predictions.<ext>`, where the
+    extension is the input file's (Parquet for a Dataset split)."""
+    from nlpfactory.atomic import atomic_dir
+
+    suffix = input_file(input_path, cfg.split).suffix
+    with atomic_dir(output_dir) as tmp:
+        result = predict_file(cfg, model_dir, input_path, tmp / f"predictions{suffix}")
+    return PredictResult(Path(output_dir) / result.path.name, result.rows, result.label_counts)

@@ -17,12 +17,6 @@ def train_texts():
     return [t for t, _ in TRAIN]
 
 
-@pytest.fixture(autouse=True)
-def _tracking(tmp_path_factory, monkeypatch):
-    db = tmp_path_factory.getbasetemp() / "mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
-
-
 @pytest.fixture
 def dataset_dir(tmp_path):
     train = pd.DataFrame(TRAIN, columns=["text", "label"])

@@ -2,7 +2,6 @@
 fix, and leaves no output folder behind."""
 
 import pytest
-
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.errors import InputError
 
@@ -46,6 +45,11 @@ def test_header_only(tmp_path, write):
     assert "no data rows" in err.problem
 
 
+def test_header_with_an_empty_column_name(tmp_path, write):
+    err = fails(tmp_path, data_source=str(write("a.csv", "text,,label\n好,1,p\n")))
+    assert err.line == 1 and "column names" in err.problem
+
+
 def test_header_without_the_named_column_lists_the_columns_it_has(tmp_path, write):
     path = write("a.tsv", "review\tsentiment\n房间很干净\tpositive\n")
     err = fails(tmp_path, data_source=str(path))
@@ -82,6 +86,11 @@ def test_empty_text_names_the_line(tmp_path, write):
     path = write("a.tsv", GOOD + "  \tpositive\n")
     err = fails(tmp_path, data_source=str(path))
     assert err.line == 4 and "text" in err.problem and "empty" in err.problem
+
+
+def test_a_line_of_empty_fields_is_a_row_with_an_empty_text(tmp_path, write):
+    err = fails(tmp_path, data_source=str(write("a.tsv", GOOD + "\t\n")))
+    assert err.line == 4 and "text" in err.problem
 
 
 def test_empty_label_names_the_line(tmp_path, write):

@@ -1,5 +1,4 @@
 import pytest
-
 from nlpfactory.data.schema import SchemaField, format_schema, parse_schema
 from nlpfactory.errors import InputError
 
