@@ -3,17 +3,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
-# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
+# torch is installed first and pinned, so that no other requirement drags in a newer build.
+# On Linux, PyPI's torch is the multi-GB CUDA build; for the CPU build elsewhere run
+# `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`. (CI machines carry the CPU
+# wheel of 2.13.0 locally, which pip takes.)
 TORCH  ?= torch==2.13.0
+TORCH_INDEX ?=
 
-.PHONY: setup test test-fast demo specs pipelines image bench lint clean
+.PHONY: setup test test-fast demo specs pipelines image image-gpu bench lint clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
@@ -36,6 +40,9 @@ pipelines: setup
 
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
+
+image-gpu:
+	docker build -f docker/Dockerfile --build-arg TORCH_VARIANT=cuda -t $(IMAGE)-gpu .
 
 bench: setup
 	$(PY) bench/train_throughput.py

@@ -18,11 +18,12 @@ COMMON = {
 }
 
 
-def form(config_cls: type | None = None, **described: str):
-    """Append an `Args:` section: config fields first, then `described` (artifacts etc.)."""
+def form(*configs: type, **described: str):
+    """Append an `Args:` section from the configs' field help (later configs win), then
+    `described` (artifacts, pipeline-only parameters). Works for components and pipelines."""
 
     def decorate(func):
-        help_for = {**(describe(config_cls) if config_cls else {}), **COMMON, **described}
+        help_for = {k: v for c in configs for k, v in describe(c).items()} | COMMON | described
         names = list(inspect.signature(func).parameters)
         missing = [n for n in names if n not in help_for]
         if missing:

@@ -40,7 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--experiment", default="nlpfactory", help="KFP experiment to file the run under.")
     p.add_argument("--run-name", default=None, help="Name of the run (default: pipeline name and time).")
     p.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user installs).")
-    p.add_argument("--wait", action="store_true", help="Wait for the run to finish and print its state.")
+    p.add_argument("--wait", action="store_true", help="Wait for the run to finish; exit 1 unless it succeeded.")
+    p.add_argument("--timeout", type=int, default=3600, help="Seconds to wait with --wait.")
     p.set_defaults(handler=_submit)
 
 
@@ -110,6 +111,9 @@ def _submit(args) -> int:
         package = Path(tmp) / f"{args.pipeline}.yaml"
         compiler.Compiler().compile(registry.get(args.pipeline), str(package))
         result = submit(str(package), args.host, arguments, experiment=args.experiment,
-                        run_name=args.run_name, namespace=args.namespace, wait=args.wait)
-    print(result)
+                        run_name=args.run_name, namespace=args.namespace, wait=args.wait, timeout=args.timeout)
+    print(f"submitted run {result.run_id}: {result.run_url}")
+    if args.wait:
+        print(f"state: {result.state}")
+        return 0 if result.succeeded else 1
     return 0

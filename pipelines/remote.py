@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from nlpfactory.config import parse_value
 from nlpfactory.errors import InputError, NlpFactoryError
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
+sys.path.insert(0, str(Path(__file__).parent / "pipelines"))  # tests/pipelines/fake_kfp.py
 
 # Two cores: keep torch from oversubscribing them inside tests.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

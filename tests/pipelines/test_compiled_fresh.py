@@ -16,3 +16,13 @@ def test_checked_in_yaml_is_fresh(tmp_path, monkeypatch, compile_fn, checked_in)
     assert fresh.keys() == stale.keys(), "run `make specs pipelines` and commit the YAML"
     for name, text in fresh.items():
         assert stale[name] == text, f"{checked_in.name}/{name} is stale: run `make specs pipelines`"
+
+
+@pytest.mark.parametrize("name", __import__("nlpfactory.pipelines.registry", fromlist=["names"]).names())
+def test_every_pipeline_parameter_has_a_form_description(name):
+    """The Kubeflow UI renders pipeline inputs as a form; each field needs its sentence."""
+    from nlpfactory.pipelines import registry
+
+    spec = registry.get(name).pipeline_spec
+    for param, definition in spec.root.input_definitions.parameters.items():
+        assert definition.description, f"{name}: parameter {param!r} has no description"

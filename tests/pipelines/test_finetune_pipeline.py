@@ -61,3 +61,17 @@ def test_parameters_are_parsed_to_their_types():
     parsed = parse_params("finetune", ["epochs=2", "learning_rate=1e-4", "model=hfl/rbt3"])
     assert parsed == {"epochs": 2, "learning_rate": 1e-4, "model": "hfl/rbt3"}
     assert json.dumps(parsed)
+
+
+def test_submit_command_sends_the_finetune_pipeline_to_kubeflow(monkeypatch, capsys):
+    from fake_kfp import FakeKubeflow
+
+    monkeypatch.delenv("KFP_HOST", raising=False)
+    with FakeKubeflow(run_state="SUCCEEDED") as kubeflow:
+        code = main(["submit", "finetune", "--host", kubeflow.url, "--param", "epochs=2",
+                     "--param", "model=hfl/rbt3", "--wait"])
+    assert code == 0
+    [run] = kubeflow.runs
+    assert run["pipeline_spec"]["pipelineInfo"]["name"] == "finetune"
+    assert run["runtime_config"]["parameters"] == {"epochs": 2, "model": "hfl/rbt3"}
+    assert "state: SUCCEEDED" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from fake_kfp import FakeKubeflow
 from kfp import compiler, dsl
+
 from nlpfactory.errors import InputError
 from nlpfactory.pipelines import remote
 from nlpfactory.pipelines.remote import KubeflowError, submit, upload

@@ -1,0 +1,109 @@
+"""How much a student keeps of its teacher: one comparison report (accuracy, parameters,
+size on disk, CPU latency per sample) and, for MetaKD, a per-domain table."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from pathlib import Path
+
+from nlpfactory.config import option, to_dict
+from nlpfactory.data.dataset import load_split, read_info
+from nlpfactory.models.card import read_card
+from nlpfactory.predictor import load_predictor
+from nlpfactory.tracking import stage_run
+
+
+@dataclasses.dataclass
+class CompareConfig:
+    latency_samples: int = option(50, "How many test texts to time one at a time for the latency per sample.")
+    split: str = option("test", "Which split's texts are timed.")
+
+
+@dataclasses.dataclass
+class DomainTableConfig:
+    metric: str = option("accuracy", "Which evaluation score the per-domain table shows: accuracy or macro_f1.")
+
+
+def folder_megabytes(folder: str | Path) -> float:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 2**20
+
+
+def latency_ms(model_dir: str | Path, texts: list[str], texts_b: list[str] | None = None) -> float:
+    """Median milliseconds to classify one text alone (batch of 1), after one warm-up call."""
+    predictor = load_predictor(model_dir, device="cpu")
+    predictor.predict_proba(texts[:1], texts_b[:1] if texts_b else None)
+    times = []
+    for i in range(len(texts)):
+        started = time.perf_counter()
+        predictor.predict_proba(texts[i:i + 1], texts_b[i:i + 1] if texts_b else None)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(model_dir: str | Path, accuracy: float, texts, texts_b) -> dict:
+    card = read_card(model_dir)
+    return {"accuracy": accuracy, "parameters": int(card["parameters"]),
+            "size_mb": round(folder_megabytes(model_dir), 2), "latency_ms": round(latency_ms(model_dir, texts, texts_b), 3)}
+
+
+def compare_models(cfg: CompareConfig, teacher_dir, student_dir, dataset_dir, teacher_accuracy: float,
+                   student_accuracy: float, *, pipeline: str = "", pipeline_run_id: str = "") -> tuple[dict, str]:
+    """({"teacher": {...}, "student": {...}, "ratios": {...}}, Markdown report)."""
+    info = read_info(dataset_dir)
+    frame = load_split(dataset_dir, cfg.split).head(cfg.latency_samples)
+    texts, texts_b = frame["text"].tolist(), frame["text_b"].tolist() if info.is_pair else None
+    with stage_run("compare", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        teacher = measure(teacher_dir, teacher_accuracy, texts, texts_b)
+        student = measure(student_dir, student_accuracy, texts, texts_b)
+        ratios = {
+            "retained_accuracy_percent": 100 * student["accuracy"] / teacher["accuracy"] if teacher["accuracy"] else 0.0,
+            "parameter_ratio": student["parameters"] / teacher["parameters"],
+            "size_ratio": student["size_mb"] / teacher["size_mb"],
+            "speedup": teacher["latency_ms"] / student["latency_ms"] if student["latency_ms"] else 0.0,
+        }
+        result = {"teacher": teacher, "student": student, "ratios": ratios}
+        report = comparison_report(result)
+        run.log_metrics({f"{who}_{k}": v for who in ("teacher", "student") for k, v in result[who].items()} | ratios)
+        run.log_text(report, "report.md")
+    return result, report
+
+
+def comparison_report(result: dict) -> str:
+    t, s, r = result["teacher"], result["student"], result["ratios"]
+    lines = ["# Teacher and student", "",
+             "| model | accuracy | parameters | size on disk (MB) | CPU latency per sample (ms) |", "|---|---|---|---|---|",
+             f"| teacher | {t['accuracy']:.4f} | {t['parameters']:,} | {t['size_mb']:.1f} | {t['latency_ms']:.2f} |",
+             f"| student | {s['accuracy']:.4f} | {s['parameters']:,} | {s['size_mb']:.1f} | {s['latency_ms']:.2f} |", "",
+             f"The student keeps **{r['retained_accuracy_percent']:.1f}%** of the teacher's accuracy with "
+             f"{r['parameter_ratio']:.1%} of its parameters, and answers {r['speedup']:.1f}× faster."]
+    return "\n".join(lines) + "\n"
+
+
+def domain_table(cfg: DomainTableConfig, domains: list[str], teacher_scores: list[dict], student_scores: list[dict],
+                 *, pipeline: str = "", pipeline_run_id: str = "") -> tuple[dict, str]:
+    """Per-domain teacher and student scores and the share the student keeps, plus the average.
+
+    The three lists are in the same order (one entry per domain)."""
+    if not len(domains) == len(teacher_scores) == len(student_scores):
+        raise ValueError(f"one score per domain needed: {len(domains)} domains, {len(teacher_scores)} teacher "
+                         f"and {len(student_scores)} student scores")
+    rows = {d: {"teacher": float(t[cfg.metric]), "student": float(s[cfg.metric])}
+            for d, t, s in zip(domains, teacher_scores, student_scores)}
+    for row in rows.values():
+        row["retained_percent"] = 100 * row["student"] / row["teacher"] if row["teacher"] else 0.0
+    average = {k: sum(r[k] for r in rows.values()) / len(rows) for k in ("teacher", "student")}
+    average["retained_percent"] = 100 * average["student"] / average["teacher"] if average["teacher"] else 0.0
+    lines = [f"# Per-domain {cfg.metric}: meta-teacher and MetaKD students", "",
+             "| domain | teacher | student | retained |", "|---|---|---|---|"]
+    lines += [f"| {d} | {r['teacher']:.4f} | {r['student']:.4f} | {r['retained_percent']:.1f}% |" for d, r in rows.items()]
+    lines.append(f"| **average** | {average['teacher']:.4f} | {average['student']:.4f} | {average['retained_percent']:.1f}% |")
+    report = "\n".join(lines) + "\n"
+    flat = {f"{who}_{d}": r[who] for d, r in rows.items() for who in ("teacher", "student")}
+    flat |= {f"retained_percent_{d}": r["retained_percent"] for d, r in rows.items()}
+    flat |= {f"average_{k}": v for k, v in average.items()}
+    with stage_run("domain_table", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        run.log_metrics(flat)
+        run.log_text(report, "report.md")
+    return {"domains": rows, "average": average, "flat": flat}, report

