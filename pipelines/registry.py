@@ -7,6 +7,7 @@ import importlib
 # name -> "module:function"; imported on demand so one broken pipeline can't hide the others.
 PIPELINES: dict[str, str] = {
     "finetune": "nlpfactory.pipelines.finetune:finetune_pipeline",
+    "landing": "nlpfactory.pipelines.landing:landing_pipeline",
     "fewshot": "nlpfactory.pipelines.fewshot:fewshot_pipeline",
     "distill": "nlpfactory.pipelines.distill:distill_pipeline",
     "metakd": "nlpfactory.pipelines.metakd:metakd_pipeline",

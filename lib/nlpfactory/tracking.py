@@ -103,6 +103,16 @@ def _flatten(params: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _artifact_location(experiment: str) -> str | None:
+    """With a SQLite store, keep artifacts beside the database file; MLflow's default is a
+    folder in whatever the working directory happens to be."""
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return None  # a tracking server decides where artifacts go
+    db = Path(uri[len("sqlite:///"):]).resolve()
+    return (db.parent / "mlartifacts" / experiment).as_uri()
+
+
 def _parent_run(client, experiment_id: str, pipeline: str, kfp_run_id: str) -> str:
     """Find the pipeline run's parent by its KFP run id, or start it (the first task does)."""
     query = f"tags.`{TAG_KFP_RUN}` = '{kfp_run_id}' and tags.`{TAG_PARENT}` = 'true'"
@@ -132,7 +142,8 @@ def stage_run(stage: str, params: dict[str, Any] | None = None, *, pipeline: str
         client = MlflowClient(tracking_uri())
         experiment = pipeline or f"nlpfactory-{stage}"
         found = client.get_experiment_by_name(experiment)
-        experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+        experiment_id = found.experiment_id if found else client.create_experiment(
+            experiment, artifact_location=_artifact_location(experiment))
         tags = {TAG_TASK: task or stage, TAG_PIPELINE: pipeline}
         if pipeline_run_id:
             parent_id = _parent_run(client, experiment_id, pipeline or stage, pipeline_run_id)

@@ -3,6 +3,8 @@ import random
 import pandas as pd
 import pytest
 import torch
+from transformers import AutoConfig, AutoModelForMaskedLM
+
 from nlpfactory.data.dataset import DatasetInfo, write_dataset
 from nlpfactory.models.card import read_card
 from nlpfactory.models.load import load_model
@@ -14,7 +16,6 @@ from nlpfactory.pretrain import (
     pretraining_texts,
     word_rows,
 )
-from transformers import AutoConfig, AutoModelForMaskedLM
 
 REVIEWS = [
     "酒店服务非常周到，房间干净", "房间太小了，隔音很差", "早餐丰富，前台态度热情",

@@ -79,3 +79,27 @@ def test_metakd_pipeline_runs_locally_with_one_student_per_domain(tmp_path, monk
     table_run = next(r for r in children if r.data.tags[TAG_TASK] == "domain_table")
     assert {"teacher_hotel", "student_book", "average_retained_percent"} <= set(table_run.data.metrics)
     assert "report.md" in {a.path for a in client.list_artifacts(table_run.info.run_id)}
+
+
+@pytest.mark.slow
+def test_distill_pipeline_compares_teacher_and_student(tmp_path, monkeypatch):
+    from nlpfactory.tracking import TAG_TASK
+
+    data = _tiny_tsv(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    params = {"data_source": data, "teacher": "small", "teacher_epochs": 1, "teacher_learning_rate": 0.001,
+              "student": "tiny", "epochs": 1, "learning_rate": 0.002, "batch_size": 16, "max_length": 32}
+    argv = ["run", "distill", "--local", "--output-root", str(tmp_path / "out")]
+    for key, value in params.items():
+        argv += ["--param", f"{key}={value}"]
+    assert main(argv) == 0
+
+    reports = [p.read_text() for p in (tmp_path / "out").rglob("report") if p.is_file()]
+    comparison = next(r for r in reports if r.startswith("# Teacher and student"))
+    assert "| teacher |" in comparison and "| student |" in comparison and "faster" in comparison
+    client, parents, children = _runs("distill")
+    assert len(parents) == 1
+    by_task = {r.data.tags[TAG_TASK]: r for r in children}
+    assert {"prepare_data", "finetune", "distill", "evaluate teacher", "evaluate student", "compare"} <= set(by_task)
+    compare_metrics = by_task["compare"].data.metrics
+    assert compare_metrics["parameter_ratio"] < 1 and compare_metrics["student_latency_ms"] > 0

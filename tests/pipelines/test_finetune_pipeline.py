@@ -20,9 +20,12 @@ def test_finetune_pipeline_runs_locally_and_tracks_every_task(tmp_path, monkeypa
     assert code == 0
     printed = capsys.readouterr().out
     assert "outputs:" in printed and "MLflow:" in printed
+    assert "registry: models:/nlpfactory-finetune@candidate" in printed
+    assert "accuracy" in printed  # the evaluation report is shown
+    assert list((tmp_path / "out").rglob("model.int8.onnx"))
 
     # Artifacts: a Dataset, a Model that plain transformers loads, metrics and a report.
-    model_dirs = [p for p in (tmp_path / "out").rglob("nlpfactory.json")]
+    model_dirs = [p for p in (tmp_path / "out").rglob("nlpfactory.json") if p.parent.name == "trained_model"]
     assert len(model_dirs) == 1
     from transformers import AutoModelForSequenceClassification
 
@@ -40,7 +43,7 @@ def test_finetune_pipeline_runs_locally_and_tracks_every_task(tmp_path, monkeypa
     parents = [r for r in runs if r.data.tags.get(TAG_PARENT) == "true"]
     children = {r.data.tags[TAG_TASK]: r for r in runs if r.data.tags.get("mlflow.parentRunId")}
     assert len(parents) == 1
-    assert {"prepare_data", "finetune", "evaluate model"} <= set(children)
+    assert {"prepare_data", "finetune", "evaluate model", "export"} <= set(children)
     assert children["finetune"].data.params["epochs"] == "3"
     assert children["evaluate model"].data.metrics["accuracy"] >= 0.8
     assert "accuracy_hotel" in children["evaluate model"].data.metrics

@@ -35,6 +35,9 @@ class MetaTeacherConfig(TrainConfig):
 
 @dataclasses.dataclass
 class DistillConfig(TrainConfig):
+    """Vanilla KD trains for `epochs` at `learning_rate`; MetaKD runs its two stages with the
+    stage1_*/stage2_* epochs and learning rates instead."""
+
     method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).")
     domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
     student: str = option("tiny", "Student size: a preset (tiny, small, base), built with the teacher's vocabulary.")

@@ -93,7 +93,7 @@ def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dat
         name = cfg.register_name or Path(output_dir).name
         write_manifest(tmp, name, cfg.kserve_runtime, cfg.storage_uri)
 
-        export_card = _export_card(card, model_dir, cfg, metrics)
+        export_card = _export_card(card, model_dir, cfg, metrics, run.run_id)
         write_card(tmp, export_card)
         registered_uri = ""
         if cfg.register_name:
@@ -249,11 +249,12 @@ def _write_huggingface(model, tokenizer, card: dict, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def _export_card(card: dict, model_dir, cfg: ExportConfig, metrics: dict) -> dict:
+def _export_card(card: dict, model_dir, cfg: ExportConfig, metrics: dict, run_id: str | None) -> dict:
     out = {k: v for k, v in card.items() if k != "export"}
     out["kind"] = EXPORT_KIND
     out["export"] = {
         "from": {"model_dir": str(model_dir), "kind": card.get("kind", "classifier")},
+        "mlflow_run_id": run_id,
         "files": [FP32_FILE] + ([INT8_FILE] if cfg.quantize else []),
         "opset": cfg.opset,
         "kserve_runtime": cfg.kserve_runtime,

@@ -58,6 +58,27 @@ def input_file(input_path: str | Path, split: str) -> Path:
     return path
 
 
+class BadRows:
+    """Rows without text: a count and the first few, so a file of bad rows stays small in RAM."""
+
+    def __init__(self):
+        self.count, self.first = 0, []
+
+    def add(self, number: int, column: str) -> None:
+        self.count += 1
+        if len(self.first) < SHOWN_BAD_ROWS:
+            self.first.append((number, column))
+
+    def error(self, source: Path, where: str) -> InputError:
+        shown = ", ".join(f"{where} {n} ({col!r})" for n, col in self.first)
+        more = f" and {self.count - len(self.first)} more" if self.count > len(self.first) else ""
+        return InputError(
+            f"{self.count} row(s) have a missing or empty text: {shown}{more}; nothing was written",
+            file=str(source), line=self.first[0][0] if where == "line" else None,
+            fix="fill in the text or delete those rows, then run predict again",
+        )
+
+
 def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Path,
                  output_path: str | Path) -> PredictResult:
     """Predict every row of `input_path`; write its columns plus `prediction` and
@@ -72,28 +93,24 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     os.close(fd)
     tmp = Path(tmp_name)
     writer = TableWriter(tmp, fmt_path=output)
-    bad: list[tuple[int, str]] = []
+    bad = BadRows()
     where, rows, counts = "line", 0, dict.fromkeys(predictor.labels, 0)
     try:
         with tqdm(total=count_rows(source), unit="rows", desc="predict", mininterval=1.0) as bar:
             for chunk in read_chunks(source, cfg.batch_size * CHUNKS_PER_READ):
-                where = chunk.where
-                texts = _texts(chunk, cfg.text_column, source, bad)
-                texts_b = _texts(chunk, pair_column, source, bad) if pair_column else None
-                if not bad:  # after the first bad row, only look for more bad rows
-                    frame = chunk.frame.copy()
-                    probs = predictor.predict_proba(texts, texts_b)
-                    labels = [predictor.labels[i] for i in probs.argmax(axis=1)]
-                    frame["prediction"] = labels
-                    frame["probabilities"] = [[round(float(p), 6) for p in row] for row in probs]
+                where, first_chunk = chunk.where, rows == 0
+                texts = _texts(chunk, cfg.text_column, source, bad, first_chunk)
+                texts_b = _texts(chunk, pair_column, source, bad, first_chunk) if pair_column else None
+                if not bad.count:  # after the first bad row, only look for more bad rows
+                    frame = _predicted(predictor, chunk.frame, texts, texts_b)
                     writer.write(frame)
-                    for label in labels:
+                    for label in frame["prediction"]:
                         counts[label] += 1
                 rows += len(chunk.frame)
                 bar.update(len(chunk.frame))
         writer.close()
-        if bad:
-            raise _bad_rows_error(bad, source, where)
+        if bad.count:
+            raise bad.error(source, where)
         if rows == 0:
             raise InputError("the file has no data rows", file=str(source), fix="point at a file with rows")
         os.replace(tmp, output)
@@ -104,30 +121,29 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     return PredictResult(output, rows, counts)
 
 
-def _texts(chunk, column: str, source: Path, bad: list[tuple[int, str]]) -> list[str]:
+def _predicted(predictor, frame, texts: list[str], texts_b: list[str] | None):
+    probs = predictor.predict_proba(texts, texts_b)
+    frame = frame.copy()
+    frame["prediction"] = [predictor.labels[i] for i in probs.argmax(axis=1)]
+    frame["probabilities"] = [[round(float(p), 6) for p in row] for row in probs]
+    return frame
+
+
+def _texts(chunk, column: str, source: Path, bad: BadRows, first_chunk: bool) -> list[str]:
     frame = chunk.frame
     if column not in frame:
-        have = ", ".join(map(str, frame.columns))
-        raise InputError(f"the file has no column {column!r} (its columns: {have})", file=str(source),
-                         column=column, fix="name the text column with --text-column (or --text-b-column)")
+        if first_chunk:  # a header-less column, or a JSONL field no early row has: a wrong name
+            have = ", ".join(map(str, frame.columns))
+            raise InputError(f"the file has no column {column!r} (its columns: {have})", file=str(source),
+                             column=column, fix="name the text column with --text-column (or --text-b-column)")
+        frame = frame.assign(**{column: None})
     texts = []
     for number, value in zip(chunk.numbers, frame[column].tolist(), strict=True):
         text = "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
         if not text:
-            bad.append((number, column))
+            bad.add(number, column)
         texts.append(text)
     return texts
-
-
-def _bad_rows_error(bad: list[tuple[int, str]], source: Path, where: str) -> InputError:
-    shown = ", ".join(f"{where} {n} ({col!r})" for n, col in bad[:SHOWN_BAD_ROWS])
-    more = f" and {len(bad) - SHOWN_BAD_ROWS} more" if len(bad) > SHOWN_BAD_ROWS else ""
-    first = bad[0][0]
-    return InputError(
-        f"{len(bad)} row(s) have a missing or empty text: {shown}{more}; nothing was written",
-        file=str(source), line=first if where == "line" else None,
-        fix="fill in the text or delete those rows, then run predict again",
-    )
 
 
 def predict_to_folder(cfg: PredictConfig, model_dir: str | Path, input_path: str | Path,

@@ -83,7 +83,7 @@ def _tsv_records(path: Path) -> Iterator[tuple[int, dict]]:
     with _open_text(path) as f:
         for number, line in enumerate(f, start=1):
             line = line.rstrip("\r\n")
-            if not line.strip():
+            if not line:  # only a truly empty line is skipped: "\t" is a row with empty fields
                 continue
             values = line.split("\t")
             if names is None:
@@ -103,7 +103,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict]]:
         start = 1
         for values in reader:
             number, start = start, reader.line_num + 1  # a quoted field may span lines
-            if not any(v.strip() for v in values):
+            if not values:  # an empty line; a row of empty fields stays, to be reported
                 continue
             if names is None:
                 names = _header(path, values, number)

@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+
 from nlpfactory.data.dataset import DatasetInfo, write_dataset
 
 TRAIN = [

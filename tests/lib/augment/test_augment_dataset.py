@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+
 from nlpfactory.augment.run import AugmentConfig, augment_dataset
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.errors import InputError

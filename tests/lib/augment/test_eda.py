@@ -2,6 +2,7 @@ import random
 from collections import Counter
 
 import pytest
+
 from nlpfactory.augment.eda import OPERATIONS, char_delete, eda, word_delete, word_insert, word_swap
 from nlpfactory.augment.words import words
 

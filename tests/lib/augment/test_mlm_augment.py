@@ -2,6 +2,7 @@ import random
 import types
 
 import torch
+
 from nlpfactory.augment.mlm import mlm_augment
 from nlpfactory.augment.run import AugmentConfig, augment_dataset
 from nlpfactory.augment.words import choose_words, word_token_groups

@@ -1,4 +1,5 @@
 import pytest
+
 from nlpfactory.augment.run import AugmentConfig, augment_dataset
 from nlpfactory.data.dataset import load_split
 from nlpfactory.errors import InputError

@@ -2,6 +2,7 @@ import random
 
 import pandas as pd
 import pytest
+
 from nlpfactory.data.dataset import DatasetInfo, write_dataset
 
 WORDS = {

@@ -1,4 +1,5 @@
 import pytest
+
 from nlpfactory.distill.layer_map import layer_map, uniform_map
 from nlpfactory.errors import InputError
 

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from nlpfactory.distill.losses import (
     LOSSES,
     attention_mse,

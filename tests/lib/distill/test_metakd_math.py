@@ -2,6 +2,8 @@ import math
 
 import pytest
 import torch
+from transformers import BertForSequenceClassification
+
 from nlpfactory.distill.layer_map import uniform_map
 from nlpfactory.distill.metakd import (
     DomainBranch,
@@ -13,7 +15,6 @@ from nlpfactory.distill.metakd import (
     stage2_loss,
 )
 from nlpfactory.models.presets import bert_config
-from transformers import BertForSequenceClassification
 
 
 def test_domain_expertise_weight_equals_the_formula():

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from nlpfactory.distill.prototypes import prototype_scores
 
 

@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.distill.config import DistillConfig, MetaTeacherConfig, SoftLabelConfig
 from nlpfactory.distill.meta_teacher import (
@@ -24,8 +27,6 @@ from nlpfactory.models.card import read_card
 from nlpfactory.predictor import load_predictor
 from nlpfactory.train.config import TrainConfig
 from nlpfactory.train.loop import fit
-from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 QUICK = dict(epochs=1, batch_size=16, max_length=32, checkpoint_every_steps=0)
 
@@ -136,3 +137,24 @@ def test_metakd_refuses_a_plain_teacher(reviews, teacher, isolated):
 def test_a_domain_the_data_lacks_is_refused(reviews, teacher, isolated):
     with pytest.raises(InputError, match="laptop"):
         distill(DistillConfig(domain="laptop", **QUICK), reviews, str(teacher), isolated / "x")
+
+
+def test_meta_teacher_stays_frozen_through_both_stages(reviews, isolated):
+    from nlpfactory.distill.meta_distill import meta_distill
+    from nlpfactory.distill.meta_teacher import lookup_prototype_scores
+    from nlpfactory.distill.rows import attach, domain_ids
+
+    cfg = MetaTeacherConfig(model="tiny", vocab_size=200, **QUICK)
+    teacher, tokenizer, card = load_meta_teacher(train_meta_teacher(cfg, reviews, isolated / "meta").model_dir)
+    freeze(teacher)
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    frame, info = load_split(reviews, "train"), read_info(reviews)
+    rows = labelled_rows(tokenizer, frame, info, 32)
+    attach(rows, "domain_ids", domain_ids(frame, card["domains"], "train"))
+    attach(rows, "prototype_scores", lookup_prototype_scores(isolated / "meta", frame, False, "train"))
+    student = build_student("tiny", "random", teacher.classifier, info.labels)
+    dcfg = DistillConfig(method="metakd", stage1_epochs=1, stage2_epochs=1, **QUICK)
+    done = meta_distill(dcfg, teacher, student, rows, checkpoint_dirs=(isolated / "c1", isolated / "c2"))
+    assert set(done) == {"stage1", "stage2"}
+    assert not teacher.training and all(p.grad is None and not p.requires_grad for p in teacher.parameters())
+    assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())

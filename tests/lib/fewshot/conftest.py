@@ -2,8 +2,9 @@
 
 import pytest
 import torch
-from nlpfactory.models.tokenizer import learn_tokenizer
 from torch import nn
+
+from nlpfactory.models.tokenizer import learn_tokenizer
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 import pytest
+
 from nlpfactory.errors import InputError
 from nlpfactory.fewshot.config import FewshotConfig
 from nlpfactory.fewshot.pattern import PromptLayout, build_rows, cptuning_pattern

@@ -1,6 +1,7 @@
 import math
 
 import torch
+
 from nlpfactory.fewshot.pccl import pccl_loss
 
 

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from nlpfactory.errors import InputError
 from nlpfactory.fewshot.model import PromptedMLM
 from nlpfactory.fewshot.pattern import PromptLayout, build_rows

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from nlpfactory.fewshot.model import PromptedMLM
 from nlpfactory.fewshot.pattern import PromptLayout, build_rows, ptuning_pattern
 from nlpfactory.fewshot.ptuning import PromptEncoder

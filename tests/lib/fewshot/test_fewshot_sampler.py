@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+
 from nlpfactory.errors import InputError
 from nlpfactory.fewshot.sampler import balanced_batches, sample_k_shot
 

@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForMaskedLM
 
 from nlpfactory.data.dataset import DatasetInfo, write_dataset
+from nlpfactory.errors import InputError
 from nlpfactory.fewshot.config import FewshotConfig
 from nlpfactory.fewshot.sampler import sample_k_shot
 from nlpfactory.fewshot.train import fewshot
@@ -94,3 +95,18 @@ def test_cptuning_saves_anchors_and_predicts_by_them(dataset, tmp_path):
     shots = sample_k_shot(pd.read_parquet(dataset / "train.parquet"), 6, 42, ["negative", "positive"])
     predictor = load_predictor(tmp_path / "model", device="cpu")
     assert predictor.predict(shots["text"].tolist()) == shots["label"].tolist()
+
+
+@pytest.mark.slow
+def test_pairs_go_through_the_pattern_text_b_slot(tmp_path, monkeypatch, tracking_uri):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    frame = reviews(24, 4).assign(text_b=lambda f: f["text"].str[:3])
+    info = DatasetInfo(task="pair_classification", labels=["negative", "positive"], text_columns=["text", "text_b"])
+    data = write_dataset(tmp_path / "pairs", {"train": frame}, info)
+    cfg = FewshotConfig(model="tiny", method="ptuning", pattern="{text}？{mask}，{text_b}", shots_per_class=4,
+                        epochs=1, max_length=32, vocab_size=200)
+    fewshot(cfg, data, tmp_path / "model")
+    predictor = load_predictor(tmp_path / "model", device="cpu")
+    assert predictor.predict_proba(frame["text"][:3].tolist(), frame["text_b"][:3].tolist()).shape == (3, 2)
+    with pytest.raises(InputError, match="no second texts"):
+        predictor.predict_proba(frame["text"][:3].tolist())

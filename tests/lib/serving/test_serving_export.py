@@ -135,3 +135,16 @@ def test_exporting_an_export_is_refused(built, tmp_path):
     write_card(tmp_path, card)
     with pytest.raises(InputError, match="already an export"):
         export(ExportConfig(), tmp_path, tmp_path / "out")
+
+
+def test_cli_exports_and_registers(built, tmp_path, capsys):
+    from nlpfactory.cli import main
+
+    model_dir, _, dataset_dir = built
+    code = main(["export", "--model", str(model_dir), "--output", str(tmp_path / "cli-export"),
+                 "--dataset", str(dataset_dir), "--max-int8-accuracy-drop", "100",
+                 "--register-name", "cli-model", "--alias", "champion", "--kserve-runtime", "onnx"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "registered as models:/cli-model@champion" in printed and "onnx_max_abs_diff" in printed
+    assert read_card(tmp_path / "cli-export")["export"]["kserve_runtime"] == "onnx"

@@ -118,3 +118,20 @@ def test_cli_predicts_a_dataset_split(built, tmp_path, capsys):
     frame = pd.read_parquet(out)
     assert set(frame["prediction"]) <= set(LABELS) and "label" in frame
     assert f"-> {out}" in capsys.readouterr().out
+
+
+def test_pairs_are_read_from_the_second_text_column(built, tmp_path, texts):
+    _, export_dir, _ = built
+    frame = pd.DataFrame({"question": texts[:10], "answer": texts[10:20]})
+    src = write_table(tmp_path / "pairs.csv", frame)
+    result = predict_file(PredictConfig(text_column="question", text_b_column="answer"), export_dir, src,
+                          tmp_path / "out.csv")
+    expected = load_predictor(export_dir).predict(texts[:10], texts[10:20])
+    assert read_table(result.path)["prediction"].tolist() == expected
+
+
+def test_many_bad_rows_are_counted_and_the_first_ones_listed(built, tmp_path):
+    _, export_dir, _ = built
+    src = write_table(tmp_path / "in.csv", pd.DataFrame({"text": ["好"] + [""] * 15}))
+    with pytest.raises(InputError, match=r"15 row\(s\) .*line 3 .*line 12 \('text'\) and 5 more"):
+        predict_file(PredictConfig(batch_size=2), export_dir, src, tmp_path / "out.csv")

