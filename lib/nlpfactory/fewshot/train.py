@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -54,8 +55,8 @@ class Method:
 
     model: PromptedMLM
     layout: PromptLayout
-    loss: object  # loss(model, batch) -> scalar
-    scores: object  # scores(model, rows, train_rows) -> (rows, labels) tensor, higher is likelier
+    loss: Callable  # loss(model, batch) -> scalar
+    scores: Callable  # scores(model, rows, train_rows) -> (rows, labels) tensor, higher is likelier
     card: dict
     param_groups: list | None = None
     balanced: bool = False  # batches with every class at least twice (CP-Tuning's pairs)

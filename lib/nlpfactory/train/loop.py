@@ -115,8 +115,8 @@ def fit(
         def batches_for_epoch(epoch: int) -> list[list[int]]:
             return length_grouped_batches(lengths, cfg.batch_size, seed=cfg.seed + epoch)
 
-    steps_per_epoch = math.ceil(len(batches_for_epoch(0)) / cfg.grad_accum_steps)
-    total_steps = steps_per_epoch * cfg.epochs
+    # Summed per epoch: a custom batch order may make epochs of different lengths (a cut last pass).
+    total_steps = sum(math.ceil(len(batches_for_epoch(e)) / cfg.grad_accum_steps) for e in range(cfg.epochs))
     optimizer = _optimizer(model, cfg, param_groups)
     scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
