@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,16 +13,23 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory):
+    """An MLflow SQLite store migrated once (migrations take seconds), copied per test."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    SqlAlchemyStore(f"sqlite:///{path}", str(path.parent / "artifacts"))
+    return path
+
+
 @pytest.fixture(autouse=True)
-def isolated_tracking(tmp_path, monkeypatch):
-    """Every test gets its own MLflow store and checkpoint cache."""
+def isolated_tracking(tmp_path, monkeypatch, mlflow_template):
+    """Every test gets its own MLflow store and its own resumable-training folder; datahub
+    downloads stay shared (NLPFACTORY_CACHE) so they happen once."""
+    shutil.copy(mlflow_template, tmp_path / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    cache = os.environ.get("NLPFACTORY_CACHE")
-    # datahub downloads are shared across tests (and CI runs) so they happen once;
-    # resumable training state is per test.
     monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    if cache:
-        monkeypatch.setenv("NLPFACTORY_CACHE", cache)
     yield
 
 
