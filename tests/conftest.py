@@ -24,12 +24,13 @@ def mlflow_template(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def isolated_tracking(tmp_path, monkeypatch, mlflow_template):
-    """Every test gets its own MLflow store and its own resumable-training folder; datahub
-    downloads stay shared (NLPFACTORY_CACHE) so they happen once."""
-    shutil.copy(mlflow_template, tmp_path / "mlflow.db")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(tmp_path / "checkpoints"))
+def isolated_tracking(tmp_path_factory, monkeypatch, mlflow_template):
+    """Every test gets its own MLflow store and its own resumable-training folder, outside its
+    tmp_path; datahub downloads stay shared (NLPFACTORY_CACHE) so they happen once."""
+    own = tmp_path_factory.mktemp("tracking")
+    shutil.copy(mlflow_template, own / "mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{own / 'mlflow.db'}")
+    monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(own / "checkpoints"))
     yield
 
 
