@@ -135,7 +135,12 @@ def verdict(result: dict) -> dict:
     }
     for name, c in checks.items():
         value = next(v for k, v in c.items() if k.startswith("measured"))
-        c["met"] = value <= c["target"] if name.startswith("parameters") else value >= c["target"]
+        if name.startswith("parameters"):
+            c["met"] = value <= c["target"]
+        elif "wins" in name:  # a tie is not a win
+            c["met"] = value > c["target"]
+        else:
+            c["met"] = value >= c["target"]
     return {"average": avg, "best_student": best, "checks": checks,
             "latency_ratio": result["latency_ms"]["teacher"] / result["latency_ms"]["student"]}
 

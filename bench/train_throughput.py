@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import print_table, write_json
+
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.finetune import FinetuneConfig, dev_scorer, labelled_rows

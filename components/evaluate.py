@@ -1,8 +1,8 @@
 from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
 
-from nlpfactory.components.image import IMAGE
 from nlpfactory.components.form import form
+from nlpfactory.components.image import IMAGE
 from nlpfactory.evaluate import EvaluateConfig
 
 

@@ -1,5 +1,6 @@
 from kfp import dsl
 from kfp.dsl import Dataset, Output
+
 from nlpfactory.components.form import form
 from nlpfactory.components.image import IMAGE
 from nlpfactory.data.prepare import PrepareConfig

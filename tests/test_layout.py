@@ -1,8 +1,9 @@
 """The layout rules of DESIGN.md, held by tests."""
 
 import ast
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 

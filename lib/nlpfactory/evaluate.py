@@ -106,7 +106,7 @@ def confusion_figure(labels: list[str], matrix: list[list[int]], title: str):
 def evaluate(cfg: EvaluateConfig, model_dir: str | Path, dataset_dir: str | Path, *,
              pipeline: str = "", pipeline_run_id: str = "") -> Evaluation:
     """Score the model and log the numbers, report and confusion-matrix PNG to MLflow."""
-    task = f"evaluate {cfg.model_name}".strip()
+    task = " ".join(part for part in ("evaluate", cfg.model_name, cfg.domain) if part)
     with stage_run("evaluate", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id, task=task) as run:
         result = score_split(model_dir, dataset_dir, cfg)
         run.log_metrics(result.scalars())

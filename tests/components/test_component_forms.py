@@ -22,6 +22,8 @@ FORMS = {
     "pretrain": "nlpfactory.pretrain:PretrainConfig",
     "predict": "nlpfactory.serving.predict_file:PredictConfig",
     "export": "nlpfactory.serving.export:ExportConfig",
+    "compare": "nlpfactory.distill.compare:CompareConfig",
+    "domain-table": "nlpfactory.distill.compare:DomainTableConfig",
 }
 COMMON = {"pipeline_name", "pipeline_run_id"}
 
@@ -34,13 +36,14 @@ def _config(path):
 
 
 def _parameters(component):
-    """Plain (non-artifact) parameters with their defaults."""
+    """Plain (non-artifact) parameters with defaults: the form's options. Required inputs
+    without a default (wired from other tasks) are not options."""
     from kfp.dsl.types.type_utils import is_parameter_type
 
     inputs = component.component_spec.inputs or {}
     signature = inspect.signature(component.python_func)
     return {n: p.default for n, p in signature.parameters.items()
-            if n in inputs and is_parameter_type(inputs[n].type)}
+            if n in inputs and is_parameter_type(inputs[n].type) and p.default is not inspect.Parameter.empty}
 
 
 @pytest.mark.parametrize("name", sorted(components()))

@@ -52,4 +52,6 @@ def write_soft_labels(cfg: SoftLabelConfig, dataset_dir: str | Path, teacher_dir
         info = dataclasses.replace(info, source={**info.source, "soft_labels": {"teacher": str(teacher_dir), "splits": list(labelled)}})
         write_dataset(output_dir, splits, info)
         run.log_metrics({f"labelled_{s}": n for s, n in labelled.items()})
+        run.log_text(f"# Soft labels\n\nTeacher `{teacher_dir}` wrote its logits on "
+                     + ", ".join(f"{n} {s} rows" for s, n in labelled.items()) + ".\n", "report.md")
     return labelled

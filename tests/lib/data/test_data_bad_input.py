@@ -2,6 +2,7 @@
 fix, and leaves no output folder behind."""
 
 import pytest
+
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.errors import InputError
 

@@ -2,6 +2,7 @@ import hashlib
 import json
 
 import pandas as pd
+
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset, prepare_dataset_tracked
 
@@ -136,6 +137,7 @@ def test_an_existing_output_folder_is_replaced(tmp_path, write):
 
 def test_tracked_prepare_logs_row_and_label_counts_to_mlflow(tmp_path, write):
     from mlflow.tracking import MlflowClient
+
     from nlpfactory.tracking import tracking_uri
 
     path = tsv(write, reviews(40))

@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from nlpfactory.data.readers import Columns, read_file
 from nlpfactory.errors import InputError
 

@@ -1,4 +1,5 @@
 import pytest
+
 from nlpfactory.data.schema import SchemaField, format_schema, parse_schema
 from nlpfactory.errors import InputError
 

@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+
 from nlpfactory.data.split import stratified_sample, stratified_split
 from nlpfactory.errors import InputError
 

@@ -5,6 +5,7 @@ import tarfile
 
 import pandas as pd
 import pytest
+
 from nlpfactory.data import datahub
 from nlpfactory.data.datahub import DOMAIN_KEYWORDS, assign_domain, domain_hits
 from nlpfactory.errors import InputError
