@@ -67,6 +67,8 @@ def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_o
     # This environment *is* the image's environment (same package), so kfp's warning that the
     # base image is not a plain Python image does not apply here.
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
+    # Display names are for the Kubeflow UI; locally the task names already say which is which.
+    warnings.filterwarnings("ignore", message=".*'display_name'.*have no effect.*", category=UserWarning)
     # The tasks are subprocesses: make sure they track to the same MLflow store as we do.
     from nlpfactory.tracking import tracking_uri
 
