@@ -67,7 +67,8 @@ def score_split(model_dir: str | Path, dataset_dir: str | Path, cfg: EvaluateCon
 def markdown_report(name: str, split: str, overall: dict, per_domain: dict, labels: list[str]) -> str:
     lines = [f"# Evaluation of {name} on the {split} split", "",
              f"{overall['examples']} examples · accuracy **{overall['accuracy']:.4f}** · "
-             f"macro-F1 **{overall['macro_f1']:.4f}**", "",
+             f"macro-F1 **{overall['macro_f1']:.4f}** · always guessing the largest class would "
+             f"score {majority_rate(overall):.4f}", "",
              "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label, s in overall["per_class"].items():
         lines.append(f"| {label} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1']:.4f} | {s['support']} |")
@@ -80,6 +81,12 @@ def markdown_report(name: str, split: str, overall: dict, per_domain: dict, labe
     for label, row in zip(labels, overall["confusion_matrix"]):
         lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def majority_rate(metrics: dict) -> float:
+    """Accuracy of always predicting the most frequent class: the floor a model must beat."""
+    supports = [c["support"] for c in metrics["per_class"].values()]
+    return max(supports) / sum(supports) if sum(supports) else 0.0
 
 
 def confusion_figure(labels: list[str], matrix: list[list[int]], title: str):

@@ -40,6 +40,7 @@ def test_evaluate_reports_overall_per_class_and_per_domain(tmp_path):
     assert {"accuracy_hotel", "accuracy_book", "f1_positive", "macro_f1"} <= set(scalars)
     assert sum(sum(row) for row in result.metrics["confusion_matrix"]) == result.metrics["examples"]
     assert "| hotel |" in result.report and "teacher" in result.report
+    assert "largest class would score 0.5000" in result.report  # the balanced test data
 
 
 def test_a_failed_finetune_leaves_no_model_folder(tiny_dataset, tmp_path):
