@@ -29,6 +29,7 @@ from nlpfactory.fewshot.config import FewshotConfig
 from nlpfactory.fewshot.sampler import sample_k_shot
 from nlpfactory.fewshot.train import fewshot
 from nlpfactory.finetune import FinetuneConfig, finetune
+from nlpfactory.models.card import read_card
 from nlpfactory.predictor import load_predictor
 from nlpfactory.pretrain import PretrainConfig, pretrain
 
@@ -89,8 +90,10 @@ def prompt_words(out: Path) -> Path:
 
 
 def build_backbone(args, s: dict, prepared: dict[str, Path], work: Path) -> tuple[str, dict]:
-    if args.backbone:
-        return args.backbone, {"model": args.backbone, "pretrained_here": False}
+    if args.backbone:  # e.g. the backbone an earlier run pretrained: its card says how
+        card = read_card(args.backbone)
+        return args.backbone, {"model": args.backbone, "pretrained_here": False,
+                               "training": card.get("training"), "mlm_metrics": card.get("mlm_metrics")}
     if s["pretrain_epochs"] == 0:
         print("backbone: the small preset FROM SCRATCH (no pretraining)")
         return "small", {"model": "small", "pretrained_here": False, "from_scratch": True}
@@ -148,19 +151,24 @@ def main() -> None:
             results.append({"task": task, "method": method, "test_rows": test_rows, "accuracies": [round(a, 4) for a in accs],
                             "mean": round(100 * float(np.mean(accs)), 2),
                             "std": round(100 * float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0, 2)})
+        # Written after every task: a long run that is stopped keeps what it finished.
+        report(results, args, s, backbone_info)
 
+
+def report(results: list[dict], args, s: dict, backbone_info: dict) -> None:
     for r in results:
         r["accuracy (%)"] = f"{r['mean']:.1f} ± {r['std']:.1f}"
     print_table(results, ["task", "method", "test_rows", "accuracy (%)"])
     gaps = {}
-    for task in args.tasks:
+    for task in {r["task"] for r in results}:
         by = {r["method"]: r["mean"] for r in results if r["task"] == task}
         prompts = [by[m] for m in ("pet", "ptuning", "cptuning") if m in by]
         if "finetune" in by and prompts:
             gaps[task] = round(max(prompts) - by["finetune"], 2)
     average_gap = round(float(np.mean(list(gaps.values()))), 2) if gaps else None
     print(f"\nbest prompt method minus fine-tuning (points): {gaps}; average {average_gap} (target ≥ 5)")
-    path = write_json("fewshot", {"settings": s | {"quick": args.quick, "learning_rate": args.learning_rate},
+    name = "fewshot" if len(args.tasks) > 1 else f"fewshot-{args.tasks[0]}"
+    path = write_json(name, {"settings": s | {"quick": args.quick, "learning_rate": args.learning_rate},
                              "backbone": backbone_info, "results": results,
                              "best_prompt_minus_finetune": gaps, "average_gap_points": average_gap,
                              "target_met": average_gap is not None and average_gap >= 5})
