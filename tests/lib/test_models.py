@@ -41,3 +41,14 @@ def test_unreachable_hub_id_gets_a_clear_error(monkeypatch):
 def test_missing_folder_is_not_mistaken_for_a_hub_id(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no such folder"):
         load_model(str(tmp_path / "nope"), num_labels=2)
+
+
+def test_a_new_head_on_a_loaded_model_is_seeded(tmp_path):
+    import torch
+
+    model, tokenizer, _ = load_model("tiny", num_labels=2, texts=TEXTS, vocab_size=200)
+    save_model(model, tokenizer, tmp_path / "m")
+    first, _, _ = load_model(str(tmp_path / "m"), num_labels=3, seed=7)
+    torch.rand(5)  # whatever ran before must not change the new head
+    second, _, _ = load_model(str(tmp_path / "m"), num_labels=3, seed=7)
+    assert torch.equal(first.classifier.weight, second.classifier.weight)

@@ -78,6 +78,7 @@ def load_model(
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+        torch.manual_seed(seed)  # a new head's initial weights come from the global generator
         model = _auto_class(head).from_pretrained(
             source, ignore_mismatched_sizes=bool(kwargs), **kwargs, **extra
         )
