@@ -37,9 +37,6 @@ class DatasetInfo:
     def is_pair(self) -> bool:
         return "text_b" in self.text_columns
 
-    def label_id(self, name: str) -> int:
-        return self.labels.index(name)
-
 
 def read_info(dataset_dir: str | Path) -> DatasetInfo:
     path = Path(dataset_dir) / INFO_FILE

@@ -36,10 +36,6 @@ def run_with_internals(model, batch: dict) -> Internals:
     return Internals(out.logits, out.hidden_states, batch["attention_mask"])
 
 
-def layer_count(model) -> int:
-    return model.config.num_hidden_layers
-
-
 def attention_scores(model, internals: Internals, layer: int) -> torch.Tensor:
     """Pre-softmax attention scores [batch, heads, tokens, tokens] of layer 1..L."""
     attention = model.base_model.encoder.layer[layer - 1].attention.self
