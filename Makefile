@@ -10,9 +10,15 @@ IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
 TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: setup test test-fast demo specs pipelines image image-gpu bench lint clean
+.PHONY: setup studio-assets test test-fast demo specs pipelines image image-gpu bench lint clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed studio-assets
+
+# The studio page's canvas library, fetched from npm (integrity pinned) into a git-ignored folder.
+studio-assets: pipelines/studio/static/vendor/drawflow.min.js
+
+pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
+	bash pipelines/studio/fetch_assets.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +55,7 @@ bench: setup
 	$(PY) bench/distill_quality.py
 	$(PY) bench/fewshot.py
 	$(PY) bench/inference.py
+	$(PY) bench/studio_page.py
 
 lint: setup
 	$(VENV)/bin/ruff check lib components pipelines tests bench

@@ -6,7 +6,7 @@ import sys
 
 from nlpfactory.cli import main as library_main
 
-PIPELINE_COMMANDS = ["nlpfactory.pipelines.commands"]
+PIPELINE_COMMANDS = ["nlpfactory.pipelines.commands", "nlpfactory.pipelines.studio.command"]
 
 
 def main(argv: list[str] | None = None) -> int:

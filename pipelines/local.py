@@ -58,10 +58,15 @@ def parse_params(pipeline: str, pairs: list[str]) -> dict[str, typing.Any]:
 
 def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_outputs") -> LocalRun:
     """Run the named pipeline in this Python environment; outputs land under `output_root`."""
+    return run_pipeline(pipeline, registry.get(pipeline), arguments, output_root)
+
+
+def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Path = "local_outputs") -> LocalRun:
+    """Run a pipeline function (a shipped one, or one the studio built) with the local runner."""
     from kfp import local
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    root = Path(output_root).resolve() / f"{pipeline}-{stamp}"
+    root = Path(output_root).resolve() / f"{name}-{stamp}"
     root.mkdir(parents=True, exist_ok=True)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
     # This environment *is* the image's environment (same package), so kfp's warning that the
@@ -73,9 +78,9 @@ def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_o
     from nlpfactory.tracking import tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
-    task = registry.get(pipeline)(**arguments)
+    task = pipeline_fn(**arguments)
     output = getattr(task, "output", None) if task is not None and len(task.outputs) == 1 else None
-    return LocalRun(pipeline, root, output if isinstance(output, str) else "")
+    return LocalRun(name, root, output if isinstance(output, str) else "")
 
 
 def _absolute_uri(uri: str) -> str:

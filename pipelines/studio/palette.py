@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,22 @@ class Component:
         return next((p for p in self.outputs if p.name == name), None)
 
 
-def palette(specs_dir: Path = SPECS_DIR) -> dict[str, Component]:
+def palette(specs_dir: Path | None = None) -> dict[str, Component]:
     """Component name -> Component, for every spec file in `specs_dir`."""
-    return dict(_palette(str(specs_dir)))
+    return dict(_palette(str(specs_dir or shipped_specs())))
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_specs() -> Path:
+    """The checked-in component_specs/, or (in an installed package, which does not carry
+    them) the same specs compiled from the components once into a temporary folder."""
+    if any(SPECS_DIR.glob("*.yaml")):
+        return SPECS_DIR
+    from nlpfactory.pipelines.compile import compile_specs
+
+    folder = Path(tempfile.mkdtemp(prefix="nlpfactory-specs-"))
+    compile_specs(folder)
+    return folder
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,9 +107,9 @@ def _palette(specs_dir: str) -> tuple[tuple[str, Component], ...]:
     return tuple((c.name, c) for c in (describe(f) for f in files))
 
 
-def kfp_component(name: str, specs_dir: Path = SPECS_DIR):
+def kfp_component(name: str):
     """kfp's own component object for a spec, to call inside a pipeline function."""
-    return load_component_from_file(str(palette(specs_dir)[name].spec_file))
+    return load_component_from_file(palette()[name].spec_file)
 
 
 def spec_name(component_ref: str) -> str:
@@ -117,7 +131,8 @@ def describe(spec_file: Path) -> Component:
     defined = spec.input_definitions
     inputs = [Port(name, a.artifact_type.schema_title, a.description, a.is_optional)
               for name, a in defined.artifacts.items()]
-    parameters = [_parameter(name, p) for name, p in defined.parameters.items()]
+    parameters = sorted((_parameter(name, p) for name, p in defined.parameters.items()),
+                        key=lambda p: (not p.required, p.name))
     outputs = [Port(name, a.artifact_type.schema_title, a.description)
                for name, a in spec.output_definitions.artifacts.items()]
     outputs += [Port(name, _type_name(p.parameter_type), p.description)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +15,28 @@ from nlpfactory.pipelines.studio.graph import Edge, Graph, Node
 from nlpfactory.pipelines.studio.palette import spec_name
 
 COMPILED_DIR = Path(__file__).resolve().parents[1] / "compiled"
-COLUMN_WIDTH, ROW_HEIGHT = 300, 170
+COLUMN_WIDTH, ROW_HEIGHT = 340, 150
 
 
 def names() -> list[str]:
-    return sorted(p.stem for p in COMPILED_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in compiled_dir().glob("*.yaml"))
+
+
+@functools.lru_cache(maxsize=1)
+def compiled_dir() -> Path:
+    """pipelines/compiled/, or (an installed package does not carry it) the shipped pipelines
+    compiled once into a temporary folder."""
+    if any(COMPILED_DIR.glob("*.yaml")):
+        return COMPILED_DIR
+    from nlpfactory.pipelines.compile import compile_pipelines
+
+    folder = Path(tempfile.mkdtemp(prefix="nlpfactory-pipelines-"))
+    compile_pipelines(folder)
+    return folder
 
 
 def open_template(name: str) -> Graph:
-    path = COMPILED_DIR / f"{name}.yaml"
+    path = compiled_dir() / f"{name}.yaml"
     if not path.is_file():
         raise InputError(f"no shipped pipeline {name!r}", fix=f"choose one of: {', '.join(names())}")
     return graph_from_yaml(path.read_text(encoding="utf-8"))
