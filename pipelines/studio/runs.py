@@ -126,7 +126,8 @@ def _new_run_dir(studio_dir: Path, graph: Graph, arguments: dict, kind: str = "l
     compile_graph(graph, run_dir / "pipeline.yaml")
     (run_dir / "graph.json").write_text(json.dumps(graph.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
     (run_dir / "arguments.json").write_text(json.dumps(arguments, indent=2, ensure_ascii=False), encoding="utf-8")
-    _update(run_dir, id=run_dir.name, name=graph.name, kind=kind, tasks=tasks,
+    shown = {n.id: n.label or tasks[n.id] for n in graph.nodes}  # Kubeflow reports display names
+    _update(run_dir, id=run_dir.name, name=graph.name, kind=kind, tasks=tasks, shown=shown,
             started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     return run_dir
 
@@ -182,6 +183,6 @@ def _kubeflow_state(info: dict) -> dict[str, Any]:
     details = getattr(run, "run_details", None)
     for task in (getattr(details, "task_details", None) or []):
         by_task[task.display_name] = KUBEFLOW_STATES.get(str(task.state or "PENDING"), "running")
-    nodes = {node: by_task.get(task, "waiting" if overall == "running" else overall)
-             for node, task in info["tasks"].items()}
+    nodes = {node: by_task.get(shown, "waiting" if overall == "running" else overall)
+             for node, shown in info["shown"].items()}
     return {"state": overall, "nodes": nodes, "error": ""}
