@@ -129,14 +129,15 @@ def describe(spec_file: Path) -> Component:
                          fix="regenerate the specs with `make specs`") from None
     spec = loaded.pipeline_spec.components[f"comp-{loaded.name}"]
     defined = spec.input_definitions
+    # Sorted: the spec's maps have no order, and the canvas numbers ports by position.
     inputs = [Port(name, a.artifact_type.schema_title, a.description, a.is_optional)
-              for name, a in defined.artifacts.items()]
+              for name, a in sorted(defined.artifacts.items())]
     parameters = sorted((_parameter(name, p) for name, p in defined.parameters.items()),
                         key=lambda p: (not p.required, p.name))
     outputs = [Port(name, a.artifact_type.schema_title, a.description)
-               for name, a in spec.output_definitions.artifacts.items()]
+               for name, a in sorted(spec.output_definitions.artifacts.items())]
     outputs += [Port(name, _type_name(p.parameter_type), p.description)
-                for name, p in spec.output_definitions.parameters.items()]
+                for name, p in sorted(spec.output_definitions.parameters.items())]
     return Component(name=loaded.name, stage=STAGE_OF.get(loaded.name, OTHER_STAGE),
                      description=loaded.description or "", inputs=inputs, outputs=outputs,
                      parameters=parameters, spec_file=str(spec_file))

@@ -57,7 +57,7 @@ async function loadPalette() {
     if (!members.length) continue;
     list.append(el("h3", { "data-stage": stage }, stage));
     for (const c of members) {
-      const item = el("div", { class: "palette-item", draggable: "true", "data-component": c.name, title: c.description },
+      const item = el("div", { class: "palette-item", draggable: "true", "data-component": c.name, "data-stage": stage, title: c.description },
         c.name, el("small", {}, c.description));
       item.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("text/plain", c.name));
       item.addEventListener("dblclick", () => addNode(c.name, 60 + Object.keys(nodes).length * 40, 60));
@@ -66,13 +66,9 @@ async function loadPalette() {
   }
   $("#palette-search").addEventListener("input", (ev) => {
     const words = ev.target.value.trim().toLowerCase();
-    for (const item of document.querySelectorAll(".palette-item")) {
-      const c = components[item.dataset.component];
-      item.hidden = words && !(`${c.name} ${c.description}`.toLowerCase().includes(words));
-    }
+    for (const item of document.querySelectorAll(".palette-item")) item.hidden = !item.dataset.component.includes(words);
     for (const h of document.querySelectorAll("#palette-list h3")) {
-      h.hidden = !document.querySelector(`.palette-item[data-component]:not([hidden])`) ||
-        ![...document.querySelectorAll(".palette-item:not([hidden])")].some((i) => components[i.dataset.component].stage === h.dataset.stage);
+      h.hidden = !document.querySelector(`.palette-item[data-stage='${h.dataset.stage}']:not([hidden])`);
     }
   });
 }
@@ -157,7 +153,7 @@ editor.on("nodeRemoved", (dfId) => {
 });
 editor.on("nodeMoved", () => { if (!loading) remember(graphBefore); });
 editor.on("nodeSelected", (dfId) => select(Number(dfId)));
-editor.on("nodeUnselected", () => {});
+editor.on("nodeUnselected", () => { selected = null; showForm(); });
 
 function select(dfId) {
   selected = dfId;
