@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from nlpfactory.errors import InputError
@@ -24,6 +25,7 @@ def register(subparsers) -> None:
 
 def _studio(args) -> int:
     import socket
+    import threading
 
     import uvicorn
 
@@ -33,12 +35,32 @@ def _studio(args) -> int:
     if missing:
         raise InputError(f"the studio page's canvas library is missing ({', '.join(missing)})",
                          fix="run `make studio-assets` (or bash pipelines/studio/fetch_assets.sh), which fetches it with npm")
+    from nlpfactory.pipelines.studio import server, templates
+
+    server._palette_json()  # load the specs now, so the first page load does not wait for kfp
+    templates.listing()
     app = create_app(Path(args.folder), mlflow_ui=args.mlflow_ui)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     host, port = sock.getsockname()[:2]
-    print(f"nlpfactory studio: http://{host}:{port}/  (folder {Path(args.folder).resolve()}; Ctrl+C stops)", flush=True)
-    config = uvicorn.Config(app, log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    address = f"http://{host}:{port}/"
+    threading.Thread(target=_announce_when_ready, args=(server, address, args.folder), daemon=True).start()
+    server.run(sockets=[sock])
     return 0
+
+
+def _announce_when_ready(server, address: str, folder: str) -> None:
+    """Print the address once the server answers, after asking once for what the page loads
+    (the first request of each kind pays for imports and file-type tables)."""
+    import time
+    import urllib.request
+
+    while not server.started:
+        time.sleep(0.05)
+    for path in ("", "static/studio.js", "static/vendor/drawflow.min.js", "api/palette", "api/templates",
+                 "api/pipelines", "api/runs"):
+        with contextlib.suppress(OSError), urllib.request.urlopen(address + path, timeout=30) as answer:
+            answer.read()
+    print(f"nlpfactory studio: {address}  (folder {Path(folder).resolve()}; Ctrl+C stops)", flush=True)

@@ -48,8 +48,8 @@ function say(text, isError = false) {
 // ---------- palette ----------
 function artifactInputs(c) { return c.inputs; }
 
-async function loadPalette() {
-  const data = await api("GET", "/api/palette");
+async function loadPalette(answer) {
+  const data = await answer;
   for (const c of data.components) components[c.name] = c;
   const list = $("#palette-list");
   for (const stage of data.stages) {
@@ -334,15 +334,14 @@ async function validateNow() {
 }
 
 // ---------- templates, saved pipelines, runs ----------
-async function fillMenus() {
-  const templates = await api("GET", "/api/templates");
+async function fillMenus(answer) {
+  const templates = await answer;
   const t = $("#open-template");
   for (const item of templates) {
     t.append(el("option", item.available ? { value: item.name } : { value: item.name, disabled: "", title: item.reason },
       item.available ? item.name : `${item.name} (loops/conditions: not drawable yet)`));
   }
-  await fillSaved();
-  await fillRuns();
+  await Promise.all([fillSaved(), fillRuns()]);
 }
 async function fillSaved() {
   const s = $("#open-saved");
@@ -480,5 +479,8 @@ function tryBox(runId, nodeId) {
 
 const fmt = (v) => (Number.isInteger(v) ? String(v) : Number(v).toFixed(4));
 
-loadPalette().then(fillMenus).then(() => say("Drag components from the palette, wire outputs to inputs, fill the forms, then Run."))
+// Asked for together: the first load waits for the slowest answer, not for their sum.
+const paletteAnswer = api("GET", "/api/palette");
+const templatesAnswer = api("GET", "/api/templates");
+loadPalette(paletteAnswer).then(() => fillMenus(templatesAnswer)).then(() => say("Drag components from the palette, wire outputs to inputs, fill the forms, then Run."))
   .catch((err) => say(err.message, true));
