@@ -12,7 +12,9 @@ TORCH_INDEX ?=
 
 .PHONY: setup studio-assets test test-fast demo specs pipelines image image-gpu bench lint clean
 
-setup: $(VENV)/.installed studio-assets
+# The studio's assets need npm; without it setup still succeeds and `nlpfactory studio` says how to fetch them.
+setup: $(VENV)/.installed
+	-@$(MAKE) --no-print-directory studio-assets
 
 # The studio page's canvas library, fetched from npm (integrity pinned) into a git-ignored folder.
 studio-assets: pipelines/studio/static/vendor/drawflow.min.js

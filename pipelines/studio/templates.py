@@ -56,7 +56,7 @@ def open_template(name: str) -> Graph:
     return Graph.from_json(json.loads(_opened(name)))  # a fresh copy for the caller to edit
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _opened(name: str) -> str:
     return json.dumps(graph_from_yaml((compiled_dir() / f"{name}.yaml").read_text(encoding="utf-8")).to_json())
 

@@ -68,6 +68,12 @@ def test_palette_and_every_form_render_without_console_errors(page):
         fields = page.locator("form.params [name]").count()
         expected = page.evaluate(f"components['{name}'].parameters.length")
         assert fields == expected, name
+    count = page.locator(".drawflow-node").count()
+    node(page, "export").locator(".title").click()
+    page.click("#delete-node")
+    assert page.locator(".drawflow-node").count() == count - 1
+    page.click("#undo")
+    assert page.locator(".drawflow-node").count() == count and node(page, "export").count() == 1
     page.fill("#palette-search", "distil")
     visible = page.locator(".palette-item:visible").evaluate_all("items => items.map(i => i.dataset.component)")
     assert visible == ["distill"]
@@ -102,6 +108,7 @@ def test_build_wire_fill_and_run_a_finetune_in_the_page(page, tmp_path):
     fill(page, "finetune", "max_length", 32)
     page.wait_for_function("!document.querySelector('.drawflow-node.invalid')")
     if screenshots := os.environ.get("STUDIO_SCREENSHOTS"):
+        page.evaluate("document.querySelector('#palette').scrollTop = 0")
         page.screenshot(path=f"{screenshots}/studio-canvas.png")
 
     page.click("#run-local")
@@ -118,4 +125,5 @@ def test_build_wire_fill_and_run_a_finetune_in_the_page(page, tmp_path):
     if screenshots:
         page.mouse.click(500, 700)  # the empty canvas: no node selected, the run's results show
         page.locator(".result-node[data-node='evaluate'] img").scroll_into_view_if_needed()
+        page.evaluate("document.querySelector('#palette').scrollTop = 0")
         page.screenshot(path=f"{screenshots}/studio-results.png")
