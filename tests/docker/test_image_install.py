@@ -93,7 +93,8 @@ def build_context(dest: Path) -> Path:
     for source in copied_sources():
         path = ROOT / source
         if path.is_dir():
-            shutil.copytree(path, dest / source, ignore=shutil.ignore_patterns("__pycache__", "compiled"))
+            shutil.copytree(path, dest / source, ignore=shutil.ignore_patterns("__pycache__", "compiled"),
+                            dirs_exist_ok=True)
         else:
             (dest / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest / source)
