@@ -452,7 +452,7 @@ async function showResults(run) {
         el("tr", {}, el("td", {}, k), el("td", { "data-metric": k }, fmt(found.metrics[k]))))));
     }
     if (found.confusion) box.append(el("img", { src: `/api/runs/${run.id}/nodes/${nodeId}/confusion.png`, alt: "confusion matrix" }));
-    if (found.report) box.append(el("pre", { class: "report" }, found.report));
+    if (found.report) box.append(markdown(found.report));
     if (found.models.length) box.append(tryBox(run.id, nodeId));
     panel.append(box);
   }
@@ -475,6 +475,33 @@ function tryBox(runId, nodeId) {
     } catch (err) { out.textContent = err.message; }
   };
   return el("div", { class: "try" }, el("p", {}, "Try this model:"), input, el("button", { onclick: go }, "Predict"), out);
+}
+
+// The reports use headings, bold, tables and paragraphs; this draws just those (text escaped first).
+function markdown(text) {
+  const escape = (t) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const inline = (t) => escape(t).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>").replace(/`(.+?)`/g, "<code>$1</code>");
+  const cells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+  const html = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const heading = line.match(/^(#{1,4})\s+(.*)/);
+    if (heading) { html.push(`<h${heading[1].length + 2}>${inline(heading[2])}</h${heading[1].length + 2}>`); continue; }
+    if (line.trim().startsWith("|") && /^\s*\|?[\s:|-]+\|?\s*$/.test(lines[i + 1] || "")) {
+      const rows = [`<tr>${cells(line).map((c) => `<th>${inline(c)}</th>`).join("")}</tr>`];
+      for (i += 2; i < lines.length && lines[i].trim().startsWith("|"); i++) {
+        rows.push(`<tr>${cells(lines[i]).map((c) => `<td>${inline(c)}</td>`).join("")}</tr>`);
+      }
+      i--;
+      html.push(`<table class="report-table">${rows.join("")}</table>`);
+      continue;
+    }
+    if (line.trim()) html.push(`<p>${inline(line)}</p>`);
+  }
+  const box = el("div", { class: "report" });
+  box.innerHTML = html.join("");
+  return box;
 }
 
 const fmt = (v) => (Number.isInteger(v) ? String(v) : Number(v).toFixed(4));

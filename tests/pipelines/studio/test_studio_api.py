@@ -101,6 +101,18 @@ def test_a_failing_node_is_shown_failed_with_its_log(client, finetune_graph, tmp
 
 
 @pytest.mark.slow
+def test_a_stopped_run_ends_failed(client, finetune_graph, tmp_path):
+    from helpers import sentiment_frame
+
+    data = tmp_path / "reviews.tsv"
+    sentiment_frame(40).to_csv(data, sep="\t", index=False)
+    run_id = client.post("/api/runs", json={"graph": finetune_graph(data)}).json()["id"]
+    client.post(f"/api/runs/{run_id}/stop")
+    run = wait_for_end(client, run_id, timeout=30)
+    assert run["state"] == "failed" and run["error"]
+
+
+@pytest.mark.slow
 def test_a_local_run_shows_results_and_its_model_can_be_tried(client, finetune_graph, tmp_path):
     from helpers import sentiment_frame
 
