@@ -26,8 +26,10 @@ API = "/apis/v2beta1"
 
 class FakeKubeflow:
     def __init__(self, *, multi_user: bool = False, run_state: str | list[str] = "SUCCEEDED",
-                 failures: dict[str, tuple[int, str]] | None = None):
+                 failures: dict[str, tuple[int, str]] | None = None, task_states: dict[str, str] | None = None):
         self.multi_user = multi_user
+        # What GET /runs/{id} reports per task: display name -> state (none by default).
+        self.task_states = dict(task_states or {})
         # What GET /runs/{id} reports; a list is reported one state per call, the last kept.
         self.run_state = run_state
         # "METHOD /path" -> (HTTP status, body): answer that request with an error instead.
@@ -79,7 +81,9 @@ class FakeKubeflow:
         if method == "GET" and found:
             for run in self.runs:
                 if run["run_id"] == found.group(1):
-                    return 200, {**run, "state": self._next_state()}
+                    details = {"task_details": [{"display_name": name, "state": state}
+                                                for name, state in self.task_states.items()]}
+                    return 200, {**run, "state": self._next_state(), "run_details": details}
             return 404, {"error": "run not found", "code": 5, "message": "run not found"}
         if method == "GET" and path == f"{API}/pipelines":
             return 200, _page("pipelines", _named(self.pipelines, query.get("filter")))
