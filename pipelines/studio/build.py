@@ -4,13 +4,14 @@ Kubeflow like any hand-written pipeline's and runs under the same local runner."
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from nlpfactory.errors import InputError
-from nlpfactory.pipelines.studio.graph import Graph, validate
+from nlpfactory.pipelines.studio.graph import Graph, enclosing, validate
 from nlpfactory.pipelines.studio.palette import kfp_component, palette, spec_name
 
 PYTHON_TYPES = {"STRING": str, "NUMBER_INTEGER": int, "NUMBER_DOUBLE": float, "BOOLEAN": bool,
@@ -39,17 +40,36 @@ def pipeline_function(graph: Graph, task_names: dict[str, str] | None = None):
     def body(*args, **kwargs):
         given = signature.bind(*args, **kwargs).arguments
         tasks: dict[str, Any] = {}
-        for node in ordered:
+        loop_items: dict[str, Any] = {}
+
+        def add(node) -> None:
             arguments = {}
             for name, value in node.params.items():
-                bound = value.get("pipeline_parameter") if isinstance(value, dict) else None
-                arguments[name] = given[bound] if bound else value
+                if isinstance(value, dict) and "pipeline_parameter" in value:
+                    value = given[value["pipeline_parameter"]]
+                elif isinstance(value, dict) and "loop_item" in value:
+                    value = loop_items[value["loop_item"]]
+                arguments[name] = value
             for e in (e for e in graph.edges if e.target == node.id):
-                arguments[e.input] = tasks[e.source].outputs[e.output]
+                output = tasks[e.source].outputs[e.output]
+                # An output made in a loop, read after it: one value per iteration, collected.
+                leaves_a_loop = _loops(graph, graph.node(e.source).group) - _loops(graph, node.group)
+                arguments[e.input] = dsl.Collected(output) if leaves_a_loop else output
             tasks[node.id] = kfp_component(node.component)(**arguments)
             if node.label:
                 tasks[node.id].set_display_name(node.label)
             names[node.id] = tasks[node.id].name
+
+        def emit(scope: str | None) -> None:
+            for unit in _units(graph, scope, ordered):
+                if isinstance(unit, str):
+                    with _entered(graph.groups[unit], given) as item:
+                        loop_items[unit] = item
+                        emit(unit)
+                else:
+                    add(unit)
+
+        emit(None)
         if graph.outputs:
             (ref,) = graph.outputs.values()
             return tasks[ref["node"]].outputs[ref["output"]]
@@ -59,6 +79,59 @@ def pipeline_function(graph: Graph, task_names: dict[str, str] | None = None):
     body.__name__ = graph.name.replace("-", "_")
     body.__doc__ = _docstring(graph)
     return dsl.pipeline(name=graph.name, description=graph.description or None)(body)
+
+
+@contextlib.contextmanager
+def _entered(group: dict, given: dict):
+    """Open a group's kfp context; yields the loop item for a loop."""
+    from kfp import dsl
+
+    if group["kind"] == "loop":
+        with dsl.ParallelFor(given[group["items"]["pipeline_parameter"]]) as item:
+            yield item
+    elif group["kind"] == "if":
+        parameter = given[group["parameter"]]
+        with dsl.If(parameter == group["value"] if group["op"] == "==" else parameter != group["value"]):
+            yield None
+    elif group["kind"] == "else":
+        with dsl.Else():
+            yield None
+    else:  # "branches": kfp opens it itself around an if and its else
+        yield None
+
+
+def _loops(graph: Graph, group: str | None) -> set[str]:
+    return {g for g in enclosing(graph, group) if graph.groups[g]["kind"] == "loop"}
+
+
+def _units(graph: Graph, scope: str | None, ordered: list) -> list:
+    """What runs directly in `scope`: its own nodes, and its child groups (by name), each after
+    the units that feed it. Of the ready ones, groups go first in kfp's numbering (an if before
+    its else, as kfp numbered them when the pipeline was written), then nodes in graph order."""
+    position = {n.id: i for i, n in enumerate(ordered)}
+    members: dict[str, set[str]] = {}
+    for node in ordered:
+        chain = [None, *reversed(enclosing(graph, node.group))]  # outermost first
+        if scope in chain:
+            below = chain[chain.index(scope) + 1:]
+            members.setdefault(below[0] if below else node.id, set()).add(node.id)
+    feeds = {u: {e.source for e in graph.edges if e.target in ids} - ids for u, ids in members.items()}
+    done = {n.id for n in ordered} - set().union(*members.values())
+
+    def key(unit: str) -> tuple:
+        if unit in graph.groups:
+            number = unit.rsplit("-", 1)[-1]
+            return (0, int(number) if number.isdigit() else 0)
+        return (1, position[unit])
+
+    out, left = [], set(members)
+    while left:
+        ready = [u for u in left if feeds[u] <= done] or list(left)  # validate refuses cycles
+        unit = min(ready, key=key)
+        out.append(unit if unit in graph.groups else graph.node(unit))
+        done |= members[unit]
+        left.remove(unit)
+    return out
 
 
 def compile_graph(graph: Graph, path: str | Path | None = None) -> str:

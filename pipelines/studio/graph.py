@@ -7,7 +7,10 @@ JSON shape (what the page sends and the studio folder stores):
    "nodes": [{"id": "finetune", "component": "finetune", "position": [x, y], "label": "teacher",
               "params": {"epochs": {"pipeline_parameter": "epochs"}, "seed": 7}}],
    "edges": [{"source": "prepare-data", "output": "dataset", "target": "finetune", "input": "dataset"}],
-   "outputs": {"Output": {"node": "export", "output": "Output"}}}
+   "outputs": {"Output": {"node": "export", "output": "Output"}},
+   "groups": {"for-loop-1": {"kind": "loop", "parent": null, "items": {"pipeline_parameter": "domains"}}}}
+A node inside a loop or condition names it ("group"); a param bound to {"loop_item": GROUP} takes
+the loop's current item.
 A node's param is a constant, or bound to a pipeline parameter; a param left out takes the
 component's default.
 """
@@ -35,6 +38,7 @@ class Node:
     params: dict[str, Any]
     position: list[float]
     label: str = ""  # the name shown on the canvas and in Kubeflow's run graph (default: the task name)
+    group: str | None = None  # the innermost loop or condition the node runs in
 
 
 @dataclasses.dataclass
@@ -53,12 +57,16 @@ class Graph:
     description: str = ""
     parameters: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     outputs: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    # Loops and conditions, by kfp's group name: {"kind": "loop", "items": {"pipeline_parameter": P}},
+    # {"kind": "if", "parameter": P, "op": "==", "value": V}, {"kind": "else"}, or {"kind": "branches"}
+    # (what holds an if and its else); each with its "parent" group or None.
+    groups: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> Graph:
         try:
             nodes = [Node(str(n["id"]), str(n["component"]), dict(n.get("params") or {}),
-                          list(n.get("position") or [0, 0]), str(n.get("label") or ""))
+                          list(n.get("position") or [0, 0]), str(n.get("label") or ""), n.get("group") or None)
                      for n in data.get("nodes", [])]
             edges = [Edge(str(e["source"]), str(e["output"]), str(e["target"]), str(e["input"]))
                      for e in data.get("edges", [])]
@@ -67,7 +75,8 @@ class Graph:
                              fix="nodes need id and component; edges need source, output, target, input") from None
         return cls(name=str(data.get("name") or "untitled"), nodes=nodes, edges=edges,
                    description=str(data.get("description") or ""),
-                   parameters=dict(data.get("parameters") or {}), outputs=dict(data.get("outputs") or {}))
+                   parameters=dict(data.get("parameters") or {}), outputs=dict(data.get("outputs") or {}),
+                   groups=dict(data.get("groups") or {}))
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -140,6 +149,8 @@ def validate(graph: Graph, components: dict[str, Component] | None = None) -> Pr
         seen.add(node.id)
         if node.component not in components:
             problems.nodes[node.id].append(f"unknown component {node.component!r}")
+        if node.group and node.group not in graph.groups:
+            problems.nodes[node.id].append(f"in group {node.group!r}, which the graph does not declare")
     _check_wires(graph, components, problems)
     for node in graph.nodes:
         if node.component in components:
@@ -204,6 +215,9 @@ def _check_node(graph: Graph, node: Node, component: Component, problems: Proble
             says.append(f"{component.name} has no parameter {name!r}")
         elif name in wired:
             says.append(f"parameter {name!r} is both wired and set; keep one")
+        elif isinstance(value, dict) and "loop_item" in value:
+            if value["loop_item"] not in enclosing(graph, node.group):
+                says.append(f"parameter {name!r} takes the item of loop {value['loop_item']!r}, which the node is not in")
         elif isinstance(value, dict) and "pipeline_parameter" in value:
             bound = value["pipeline_parameter"]
             if bound not in graph.parameters:
@@ -215,6 +229,15 @@ def _check_node(graph: Graph, node: Node, component: Component, problems: Proble
     for param in component.parameters:
         if param.required and param.name not in node.params and param.name not in wired:
             says.append(f"parameter {param.name!r} is required: give it a value")
+
+
+def enclosing(graph: Graph, group: str | None) -> list[str]:
+    """The node's group and every group around it, innermost first."""
+    found = []
+    while group and group in graph.groups and group not in found:
+        found.append(group)
+        group = graph.groups[group].get("parent")
+    return found
 
 
 def value_problem(kind: str, value: Any, choices: list[str] | None = None) -> str | None:

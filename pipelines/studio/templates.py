@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,38 +63,102 @@ def _opened(name: str) -> str:
 
 
 def graph_from_yaml(text: str) -> Graph:
-    """A compiled pipeline as a graph; refuses control flow (loops, conditions) it cannot draw."""
+    """A compiled pipeline as a graph: its tasks become nodes, loops and conditions become
+    groups that the nodes inside them name."""
     spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
-    name = spec["pipelineInfo"]["name"]
-    dag = spec["root"]["dag"]
-    nodes, edges = [], []
-    for task_name, task in dag["tasks"].items():
-        component = spec["components"][task["componentRef"]["name"]]
-        if "dag" in component:
-            raise InputError(f"pipeline {name!r}: task {task_name!r} is a loop or condition, "
-                             "which the studio canvas cannot draw yet",
-                             fix="open a pipeline without loops or conditions, or edit this one in Python")
-        params: dict[str, Any] = {}
-        for input_name, source in task.get("inputs", {}).get("parameters", {}).items():
-            if "componentInputParameter" in source:
-                params[input_name] = {"pipeline_parameter": source["componentInputParameter"]}
-            elif "runtimeValue" in source:
-                params[input_name] = source["runtimeValue"]["constant"]
-            elif "taskOutputParameter" in source:
-                out = source["taskOutputParameter"]
-                edges.append(Edge(out["producerTask"], out["outputParameterKey"], task_name, input_name))
-        for input_name, source in task.get("inputs", {}).get("artifacts", {}).items():
-            out = source["taskOutputArtifact"]
-            edges.append(Edge(out["producerTask"], out["outputArtifactKey"], task_name, input_name))
-        label = task["taskInfo"]["name"]
-        nodes.append(Node(task_name, spec_name(task["componentRef"]["name"]), params, [0, 0],
-                          label if label != task_name else ""))
-    graph = Graph(name=name, nodes=nodes, edges=edges,
+    reader = _Reader(spec)
+    reader.walk(spec["root"]["dag"], None, {})
+    graph = Graph(name=spec["pipelineInfo"]["name"], nodes=reader.nodes, edges=reader.edges,
                   description=spec["pipelineInfo"].get("description", ""),
-                  parameters=_parameters(spec["root"]), outputs=_outputs(dag))
+                  parameters=_parameters(spec["root"]), outputs=_outputs(spec["root"]["dag"]),
+                  groups=reader.groups)
     graph.nodes = _in_task_order(graph)
     _lay_out(graph)
     return graph
+
+
+class _Reader:
+    """Walks the compiled DAG and the DAGs of its loops and conditions. Inside a group, an
+    input is a channel ("pipelinechannel--NAME") that the group's own task fed from outside;
+    `channels` maps each channel to where it really comes from."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.nodes: list[Node] = []
+        self.edges: list[Edge] = []
+        self.groups: dict[str, dict] = {}
+        self.group_outputs: dict[tuple[str, str], tuple[str, str]] = {}  # (group, channel) -> (task, output)
+
+    def walk(self, dag: dict, group: str | None, channels: dict[str, tuple]) -> None:
+        for task_name, task in dag["tasks"].items():
+            component = self.spec["components"][task["componentRef"]["name"]]
+            if "dag" in component:
+                self._group(task_name, task, component, group, channels)
+        for task_name, task in dag["tasks"].items():
+            if "dag" not in self.spec["components"][task["componentRef"]["name"]]:
+                self._task(task_name, task, group, channels)
+
+    def _source(self, source: dict, channels: dict[str, tuple]) -> tuple:
+        if "componentInputParameter" in source or "componentInputArtifact" in source:
+            channel = source.get("componentInputParameter") or source["componentInputArtifact"]
+            return channels.get(channel, ("parameter", channel))
+        if "runtimeValue" in source:
+            return ("constant", source["runtimeValue"]["constant"])
+        out = source.get("taskOutputArtifact") or source["taskOutputParameter"]
+        key = out.get("outputArtifactKey") or out.get("outputParameterKey")
+        return ("task", *self.group_outputs.get((out["producerTask"], key), (out["producerTask"], key)))
+
+    def _group(self, name: str, task: dict, component: dict, parent: str | None, channels: dict) -> None:
+        inner = {channel: self._source(source, channels)
+                 for kind in ("parameters", "artifacts")
+                 for channel, source in task.get("inputs", {}).get(kind, {}).items()}
+        condition = task.get("triggerPolicy", {}).get("condition")
+        if "parameterIterator" in task:
+            iterator = task["parameterIterator"]
+            items = inner[iterator["items"]["inputParameter"]]
+            if items[0] != "parameter":
+                raise InputError(f"loop {name!r} runs over {items}, not a pipeline parameter",
+                                 fix="the studio draws loops over a pipeline parameter only")
+            inner[iterator["itemInput"]] = ("loop", name)
+            self.groups[name] = {"kind": "loop", "parent": parent, "items": {"pipeline_parameter": items[1]}}
+        elif condition:
+            self.groups[name] = {"kind": "else", "parent": parent} if condition.startswith("!(") else \
+                {"kind": "if", "parent": parent, **_condition(condition, inner)}
+        else:
+            self.groups[name] = {"kind": "branches", "parent": parent}
+        for channel, selector in component["dag"].get("outputs", {}).get("artifacts", {}).items():
+            (chosen,) = selector["artifactSelectors"]
+            self.group_outputs[(name, channel)] = (chosen["producerSubtask"], chosen["outputArtifactKey"])
+        self.walk(component["dag"], name, inner)
+
+    def _task(self, name: str, task: dict, group: str | None, channels: dict) -> None:
+        params: dict[str, Any] = {}
+        for kind in ("parameters", "artifacts"):
+            for input_name, source in task.get("inputs", {}).get(kind, {}).items():
+                found = self._source(source, channels)
+                if found[0] == "parameter":
+                    params[input_name] = {"pipeline_parameter": found[1]}
+                elif found[0] == "loop":
+                    params[input_name] = {"loop_item": found[1]}
+                elif found[0] == "constant":
+                    params[input_name] = found[1]
+                else:
+                    self.edges.append(Edge(found[1], found[2], name, input_name))
+        label = task["taskInfo"]["name"]
+        self.nodes.append(Node(name, spec_name(task["componentRef"]["name"]), params, [0, 0],
+                               label if label != name else "", group))
+
+
+CONDITION = re.compile(r"^inputs\.parameter_values\['([^']+)'\] (==|!=) (.+)$")
+
+
+def _condition(text: str, channels: dict) -> dict:
+    found = CONDITION.match(text)
+    source = channels.get(found.group(1)) if found else None
+    if not found or not source or source[0] != "parameter":
+        raise InputError(f"condition {text!r} is not a pipeline parameter compared with a value",
+                         fix="the studio draws conditions of the form `parameter == value` only")
+    return {"parameter": source[1], "op": found.group(2), "value": json.loads(found.group(3))}
 
 
 def _parameters(root: dict) -> dict[str, dict]:

@@ -28,6 +28,7 @@ const nodes = {};               // Drawflow id -> {id, component, params, label}
 let parameters = {};            // the pipeline's own parameters (templates bind node fields to them)
 let outputs = {};
 let description = "";
+let groups = {};                // loops and conditions of an opened template (the canvas shows, not edits, them)
 let history = [];               // graphs before each change, for undo
 let loading = false;            // true while the canvas is rebuilt: its events are not edits
 let selected = null;
@@ -37,6 +38,7 @@ let validateTimer = null;
 
 const editor = new Drawflow($("#canvas"));
 editor.reroute = false;
+editor.zoom_min = 0.5;  // smaller than this, the forms' names cannot be read: pan instead
 editor.start();
 
 function say(text, isError = false) {
@@ -94,17 +96,30 @@ function addNode(component, x, y, node = null) {
   if (!c) { say(`unknown component ${component}`, true); return null; }
   if (!loading) remember();
   const info = node || { id: uniqueId(component), component, params: {}, label: "" };
-  const html = `<div class="title"></div><div class="component"></div><div class="state"></div><div class="problems"></div>`;
+  const html = `<div class="title"></div><div class="component"></div><div class="group"></div><div class="state"></div><div class="problems"></div>`;
   const dfId = editor.addNode(component, artifactInputs(c).length, c.outputs.length, x, y, "", {}, html);
   nodes[dfId] = info;
   const box = document.getElementById(`node-${dfId}`);
   box.dataset.nodeId = info.id;
   box.querySelector(".title").textContent = info.label || info.id;
   box.querySelector(".component").textContent = component;
+  box.querySelector(".group").textContent = groupWords(info.group);
   artifactInputs(c).forEach((p, i) => nameport(box.querySelector(`.inputs .input_${i + 1}`), p));
   c.outputs.forEach((p, i) => nameport(box.querySelector(`.outputs .output_${i + 1}`), p));
   if (!loading) { scheduleValidate(); select(dfId); }
   return dfId;
+}
+
+function groupWords(group) {
+  // "for each domains › if pretrain == true": the loops and conditions the node runs in, outermost first.
+  const words = [];
+  for (let g = group; g && groups[g]; g = groups[g].parent) {
+    const it = groups[g];
+    if (it.kind === "loop") words.unshift(`for each ${it.items.pipeline_parameter}`);
+    else if (it.kind === "if") words.unshift(`if ${it.parameter} ${it.op} ${JSON.stringify(it.value)}`);
+    else if (it.kind === "else") words.unshift("else");
+  }
+  return words.join(" › ");
 }
 
 function nameport(port, p) {
@@ -176,7 +191,7 @@ function graph() {
     const n = data[dfId];
     if (!n) continue;
     list.push({ id: info.id, component: info.component, params: info.params, label: info.label,
-      position: [Math.round(n.pos_x), Math.round(n.pos_y)] });
+      group: info.group || null, position: [Math.round(n.pos_x), Math.round(n.pos_y)] });
     for (const [cls, out] of Object.entries(n.outputs)) {
       for (const conn of out.connections) {
         edges.push({ source: info.id, output: portOf(dfId, cls, "out").name,
@@ -184,7 +199,7 @@ function graph() {
       }
     }
   }
-  return { name: $("#graph-name").value.trim(), description, parameters, outputs, nodes: list, edges };
+  return { name: $("#graph-name").value.trim(), description, parameters, outputs, groups, nodes: list, edges };
 }
 
 function draw(g) {
@@ -196,10 +211,11 @@ function draw(g) {
     parameters = g.parameters || {};
     outputs = g.outputs || {};
     description = g.description || "";
+    groups = g.groups || {};
     const byId = {};
     for (const n of g.nodes) {
       byId[n.id] = addNode(n.component, n.position[0], n.position[1],
-        { id: n.id, component: n.component, params: n.params || {}, label: n.label || "" });
+        { id: n.id, component: n.component, params: n.params || {}, label: n.label || "", group: n.group || null });
     }
     for (const e of g.edges) {
       const out = components[g.nodes.find((n) => n.id === e.source).component].outputs.findIndex((p) => p.name === e.output);
@@ -211,7 +227,22 @@ function draw(g) {
   }
   selected = null;
   showForm();
+  fitToCanvas(g.nodes);
   scheduleValidate();
+}
+
+function fitToCanvas(list) {
+  // Zoom out (never in) so that a template's widest and lowest nodes are in view.
+  const right = Math.max(0, ...list.map((n) => n.position[0] + 290));
+  const bottom = Math.max(0, ...list.map((n) => n.position[1] + 110));
+  const box = $("#canvas").getBoundingClientRect();
+  const zoom = Math.max(editor.zoom_min, Math.min(1, box.width / right, box.height / bottom));
+  editor.zoom = zoom;
+  editor.canvas_x = 0;
+  editor.canvas_y = 0;
+  editor.precanvas.style.transform = `translate(0px, 0px) scale(${zoom})`;
+  // Drawflow scales around the centre: move the origin so the top-left corner stays in view.
+  editor.precanvas.style.transformOrigin = "0 0";
 }
 
 function remember(before = null) {
@@ -270,6 +301,13 @@ function showForm() {
   for (const p of c.parameters) {
     const bound = info.params[p.name] && typeof info.params[p.name] === "object" && !Array.isArray(info.params[p.name]) &&
       "pipeline_parameter" in info.params[p.name] ? info.params[p.name].pipeline_parameter : null;
+    const loopItem = info.params[p.name]?.loop_item;
+    if (loopItem) {
+      form.append(el("label", {}, p.name, " ", el("span", { class: "type" }, typeWords(p))),
+        el("div", { class: "bound" }, `each item of the loop over “${groups[loopItem]?.items?.pipeline_parameter}”`),
+        el("div", { class: "help" }, p.help));
+      continue;
+    }
     const current = bound ? parameters[bound]?.default : (p.name in info.params ? info.params[p.name] : p.default);
     let field;
     if (p.choices) {
@@ -339,7 +377,7 @@ async function fillMenus(answer) {
   const t = $("#open-template");
   for (const item of templates) {
     t.append(el("option", item.available ? { value: item.name } : { value: item.name, disabled: "", title: item.reason },
-      item.available ? item.name : `${item.name} (loops/conditions: not drawable yet)`));
+      item.available ? item.name : `${item.name} (cannot be drawn)`));
   }
   await Promise.all([fillSaved(), fillRuns()]);
 }

@@ -13,10 +13,10 @@ from nlpfactory.pipelines.studio.build import compile_graph
 from nlpfactory.pipelines.studio.graph import Graph
 
 COMPILED = Path(__file__).resolve().parents[2].parent / "pipelines" / "compiled"
-DRAWABLE = ["distill", "finetune", "landing"]
+SHIPPED = ["distill", "fewshot", "finetune", "landing", "metakd"]
 
 
-@pytest.mark.parametrize("name", DRAWABLE)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_an_opened_template_compiles_to_the_hand_written_pipeline(name):
     graph = templates.open_template(name)
     ours = yaml.safe_load(compile_graph(graph))
@@ -34,10 +34,31 @@ def test_a_template_keeps_display_names_and_pipeline_parameters():
     assert graph.outputs == {"Output": {"node": "export", "output": "Output"}}
 
 
-@pytest.mark.parametrize("name", ["fewshot", "metakd"])
-def test_pipelines_with_loops_or_conditions_are_refused_clearly(name):
-    with pytest.raises(InputError, match="loop or condition"):
-        templates.open_template(name)
+def test_a_loop_becomes_a_group_whose_nodes_take_its_item():
+    graph = templates.open_template("metakd")
+    assert graph.groups == {"for-loop-1": {"kind": "loop", "parent": None, "items": {"pipeline_parameter": "domains"}}}
+    assert graph.node("distill").group == "for-loop-1"
+    assert graph.node("distill").params["domain"] == {"loop_item": "for-loop-1"}
+    # The per-domain table reads every iteration's metrics, across the loop's edge.
+    assert {e.source for e in graph.edges if e.target == "domain-table"} == {"evaluate", "evaluate-2"}
+
+
+def test_a_condition_becomes_an_if_and_an_else():
+    graph = templates.open_template("fewshot")
+    kinds = {name: g["kind"] for name, g in graph.groups.items()}
+    assert sorted(kinds.values()) == ["branches", "else", "if"]
+    (if_group,) = [n for n, k in kinds.items() if k == "if"]
+    assert graph.groups[if_group] | {"parent": None} == {"kind": "if", "parent": None, "parameter": "pretrain",
+                                                         "op": "==", "value": True}
+    assert graph.node("pretrain").group == if_group
+
+
+def test_a_loop_item_outside_its_loop_is_a_problem():
+    from nlpfactory.pipelines.studio.graph import validate
+
+    graph = templates.open_template("metakd")
+    graph.node("distill").group = None
+    assert any("loop 'for-loop-1'" in s for s in validate(graph).nodes["distill"])
 
 
 def test_a_drawn_graph_compiles_to_yaml_that_kfp_loads(finetune_graph):

@@ -32,7 +32,7 @@ def page(tmp_path):
         page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
         page.on("pageerror", lambda e: page.console_errors.append(str(e)))
         page.goto(url)
-        page.wait_for_selector(".palette-item")
+        page.wait_for_function("document.querySelectorAll('#open-template option').length > 1")  # menus filled
         yield page
 
 
@@ -127,3 +127,24 @@ def test_build_wire_fill_and_run_a_finetune_in_the_page(page, tmp_path):
         page.locator(".result-node[data-node='evaluate'] img").scroll_into_view_if_needed()
         page.evaluate("document.querySelector('#palette').scrollTop = 0")
         page.screenshot(path=f"{screenshots}/studio-results.png")
+
+
+def test_every_template_opens_on_the_canvas_with_its_loops_and_conditions(page):
+    templates = page.locator("#open-template option[value]:not([value=''])").evaluate_all(
+        "options => options.map(o => o.value)")
+    assert set(templates) == {"distill", "fewshot", "finetune", "landing", "metakd"}
+    for name in templates:
+        page.select_option("#open-template", name)
+        page.wait_for_function(f"document.querySelector('#graph-name').value === '{name}'")
+        expected = page.evaluate(f"fetch('/api/templates/{name}').then(r => r.json()).then(g => [g.nodes.length, g.edges.length])")
+        assert [page.locator(".drawflow-node").count(), page.locator(".drawflow .connection").count()] == expected
+    page.select_option("#open-template", "metakd")
+    page.wait_for_function("document.querySelector('#graph-name').value === 'metakd'")
+    assert node(page, "distill").locator(".group").inner_text() == "for each domains"
+    node(page, "distill").locator(".title").click()
+    assert "each item of the loop over “domains”" in page.inner_text("#node-panel")
+    page.wait_for_timeout(400)  # the graph check after opening
+    assert page.locator(".drawflow-node.invalid").count() == 0
+    assert page.console_errors == []
+    if screenshots := os.environ.get("STUDIO_SCREENSHOTS"):
+        page.screenshot(path=f"{screenshots}/studio-template.png")
