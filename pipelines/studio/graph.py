@@ -162,17 +162,23 @@ def validate(graph: Graph, components: dict[str, Component] | None = None) -> Pr
 
 
 def cycle_members(graph: Graph) -> set[str]:
-    """Nodes that lie on a cycle (those Kahn's algorithm never frees)."""
-    feeds = _feeders(graph)
-    freed: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for n in graph.nodes:
-            if n.id not in freed and feeds[n.id] <= freed:
-                freed.add(n.id)
-                changed = True
-    return {n.id for n in graph.nodes} - freed
+    """Nodes that lie on a cycle: those a wire path leads from back to themselves (nodes that
+    merely follow a cycle are not on it)."""
+    after: dict[str, set[str]] = defaultdict(set)
+    for e in graph.edges:
+        after[e.source].add(e.target)
+    on_cycle = set()
+    for start in (n.id for n in graph.nodes):
+        seen, frontier = set(), list(after[start])
+        while frontier:
+            current = frontier.pop()
+            if current == start:
+                on_cycle.add(start)
+                break
+            if current not in seen:
+                seen.add(current)
+                frontier.extend(after[current])
+    return on_cycle
 
 
 def _feeders(graph: Graph) -> dict[str, set[str]]:
