@@ -10,10 +10,13 @@ from nlpfactory.serving.server import ServeConfig
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "serve", help="Serve an export folder over HTTP (POST /v1/predict).",
-        description="Serve a model over HTTP: GET /v2/health/live and /v2/health/ready, "
-                    "GET /v1/model, and POST /v1/predict with {\"texts\": [...]} "
-                    "(plus \"texts_b\" for pair models). Stops gracefully on SIGTERM.",
+        "serve", help="Serve an export folder over HTTP (KServe V1 and V2 protocols, and POST /v1/predict).",
+        description="Serve a model over HTTP with KServe's protocols: V2 (GET /v2/health/live, "
+                    "/v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready; POST /v2/models/NAME/infer "
+                    "with a BYTES input named text) and V1 (POST /v1/models/NAME:predict with "
+                    "{\"instances\": [...]}); plus the simple POST /v1/predict with {\"texts\": [...]}. "
+                    "Memory stays bounded: --workers requests run at once, --queue wait, the rest get 503. "
+                    "Stops gracefully on SIGTERM.",
     )
     parser.add_argument("model", metavar="EXPORT_DIR",
                         help="An export folder (or any Model folder, run with PyTorch).")

@@ -1,28 +1,32 @@
-"""`nlpfactory serve EXPORT_DIR`: an HTTP endpoint over an export folder (FastAPI + uvicorn).
+"""`nlpfactory serve EXPORT_DIR`: an HTTP endpoint over an export folder (FastAPI + uvicorn),
+speaking KServe's V1 and Open Inference (V2) protocols, so the same image runs as a KServe
+custom predictor, plus a simple JSON route.
 
-Routes (health paths follow KServe's Open Inference Protocol, so a KServe or Kubernetes
-probe can use them as they are):
-- GET  /v2/health/live    200 while the process runs
-- GET  /v2/health/ready   200 once the model is loaded
-- GET  /v1/model          name, labels, text columns, limits
-- POST /v1/predict        {"texts": [...], "texts_b": [...]?} ->
-                          {"predictions": [{"label": ..., "probabilities": {label: p}}, ...]}
-Bad requests get a 4xx with {"error": ...}: 400 invalid JSON, 413 body or batch too large,
-422 a missing field, an empty list, a non-string or empty text, or mismatched pairs.
-SIGTERM stops accepting connections and lets in-flight requests finish (uvicorn's graceful
-shutdown, bounded by `graceful_timeout`).
+Routes (NAME is --model-name; request and answer shapes in protocols.py):
+- GET  /v2/health/live, /v2/health/ready       liveness and readiness (V2)
+- GET  /v2                                     server metadata (V2)
+- GET  /v2/models/NAME, /v2/models/NAME/ready  model metadata (inputs, outputs, labels), readiness
+- POST /v2/models/NAME/infer                   BYTES `text` tensor in; `label`, `probabilities` out
+- GET  /v1/models, /v1/models/NAME             model list and readiness (V1)
+- POST /v1/models/NAME:predict                 {"instances": [...]} -> {"predictions": [...]}
+- GET  /v1/model, POST /v1/predict             the simple route: {"texts": [...]} -> {"predictions": [...]}
+Bad requests get {"error": ...}: 400 invalid JSON or V2 tensor, 404 unknown model, 413 body or
+batch too large, 422 a missing field or a bad text, 503 when busy (see admission.py).
+SIGTERM stops accepting connections and lets in-flight requests finish.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the route functions'
 # annotations at runtime, and `Request` is imported inside create_app.
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from nlpfactory.config import option
 from nlpfactory.errors import InputError
+from nlpfactory.serving import protocols
+from nlpfactory.serving.admission import Gate, read_json
 from nlpfactory.serving.onnx_predictor import PRECISIONS
+from nlpfactory.serving.protocols import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +34,29 @@ log = logging.getLogger(__name__)
 @dataclass
 class ServeConfig:
     host: str = option("127.0.0.1", "Address to listen on; 0.0.0.0 to accept connections from other machines (e.g. in a container).")
-    port: int = option(8080, "TCP port to listen on.")
+    port: int = option(8080, "TCP port to listen on (1-65535).")
+    model_name: str = option("", "Name in the KServe routes (/v1/models/NAME, /v2/models/NAME); empty: the registered name, else the folder's name.")
     max_batch: int = option(64, "Most texts one request may carry; larger batches are refused with 413.")
     max_request_bytes: int = option(1_000_000, "Largest request body accepted, in bytes; larger bodies are refused with 413.")
+    workers: int = option(2, "Requests run by the model at the same time; memory grows with it.")
+    queue: int = option(32, "Requests allowed to wait for a worker; more are refused at once with 503 and Retry-After.")
+    batch_size: int = option(16, "Texts the model runs at once within a request; bounds the memory of one run.")
     precision: str = option("auto", "Which ONNX model to serve: int8, fp32, or auto (int8 when the export has it).")
     graceful_timeout: int = option(10, "Seconds in-flight requests get to finish after SIGTERM before the server stops.")
 
     def __post_init__(self):
-        if self.max_batch < 1 or self.max_request_bytes < 1:
-            raise InputError("max_batch and max_request_bytes must be positive", column="max_batch",
-                             fix="use e.g. --max-batch 64 --max-request-bytes 1000000")
+        if not 1 <= self.port <= 65535:
+            raise InputError(f"port {self.port} is not a TCP port", column="port",
+                             fix="use a number from 1 to 65535, e.g. --port 8080")
+        for name in ("max_batch", "max_request_bytes", "workers", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1", column=name,
+                                 fix=f"use e.g. --{name.replace('_', '-')} {ServeConfig.__dataclass_fields__[name].default}")
+        if self.queue < 0:
+            raise InputError("queue cannot be negative", column="queue", fix="use 0 to refuse every request that would wait")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}", column="precision",
                              fix=f"choose one of {', '.join(PRECISIONS)}")
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def create_app(predictor, cfg: ServeConfig, name: str = "model"):
@@ -57,12 +65,28 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
     from fastapi.responses import JSONResponse
     from starlette.concurrency import run_in_threadpool
 
+    labels = predictor.labels
     pair = "text_b" in predictor.card.get("text_columns", [])
+    platform = "onnxruntime_onnx" if str(getattr(predictor, "path", "")).endswith(".onnx") else "pytorch"
+    gate = Gate(cfg.workers, cfg.queue)
     app = FastAPI(title=f"nlpfactory: {name}", docs_url=None, redoc_url=None)
 
     @app.exception_handler(BadRequest)
     async def bad_request(_request, err: BadRequest):
-        return JSONResponse({"error": err.message}, status_code=err.status)
+        headers = {"Retry-After": "1"} if err.status == 503 else None
+        return JSONResponse({"error": err.message}, status_code=err.status, headers=headers)
+
+    def known(model: str) -> None:
+        if model != name:
+            raise BadRequest(404, f"no model {model!r}; this server serves {name!r}")
+
+    async def run(request: Request, parse):
+        async with gate.admitted():
+            parsed = parse(await read_json(request, cfg.max_request_bytes))
+            async with gate.running():
+                # ONNX Runtime releases the GIL, so a worker thread keeps the event loop answering.
+                probs = await run_in_threadpool(predictor.predict_proba, parsed[0], parsed[1])
+        return parsed, probs
 
     @app.get("/v2/health/live")
     async def live():
@@ -72,65 +96,64 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
     async def ready():
         return {"ready": True}
 
+    @app.get("/v2")
+    async def server_metadata():
+        from nlpfactory import __version__
+        return {"name": "nlpfactory", "version": __version__, "extensions": []}
+
+    @app.get("/v2/models/{model}")
+    async def v2_model(model: str):
+        known(model)
+        return protocols.v2_metadata(name, labels, pair, platform)
+
+    @app.get("/v2/models/{model}/ready")
+    async def v2_ready(model: str):
+        known(model)
+        return {"name": name, "ready": True}
+
+    @app.post("/v2/models/{model}/infer")
+    async def v2_infer(model: str, request: Request):
+        known(model)
+        parsed, probs = await run(request, lambda body: protocols.v2_request(body, pair, cfg.max_batch))
+        return protocols.v2_response(name, labels, probs, parsed[2], parsed[3])
+
+    @app.get("/v1/models")
+    async def v1_models():
+        return {"models": [name]}
+
+    @app.get("/v1/models/{model}")
+    async def v1_model(model: str):
+        known(model)
+        return {"name": name, "ready": True}
+
+    # KServe's V1 verb is part of the last path segment (NAME:predict), so match it whole.
+    @app.post("/v1/models/{model_verb}")
+    async def v1_predict(model_verb: str, request: Request):
+        model, _, verb = model_verb.rpartition(":")
+        if verb != "predict":
+            raise BadRequest(404, f"unknown V1 verb in {model_verb!r}; POST /v1/models/{name}:predict")
+        known(model)
+        _, probs = await run(request, lambda body: protocols.v1_request(body, pair, cfg.max_batch))
+        return {"predictions": protocols.predictions(labels, probs)}
+
     @app.get("/v1/model")
-    async def model():
-        return {"name": name, "labels": predictor.labels, "pair": pair,
-                "max_batch": cfg.max_batch, "max_request_bytes": cfg.max_request_bytes}
+    async def model_info():
+        return {"name": name, "labels": labels, "pair": pair, "max_batch": cfg.max_batch,
+                "max_request_bytes": cfg.max_request_bytes, "workers": cfg.workers, "queue": cfg.queue}
 
     @app.post("/v1/predict")
     async def predict(request: Request):
-        payload = await _read_json(request, cfg.max_request_bytes)
-        texts = _texts(payload, "texts", cfg.max_batch, required=True)
-        texts_b = _texts(payload, "texts_b", cfg.max_batch, required=pair)
-        if texts_b is not None and len(texts_b) != len(texts):
-            raise BadRequest(422, f'"texts_b" has {len(texts_b)} items but "texts" has {len(texts)}; give one per text')
-        # ONNX Runtime releases the GIL, so a worker thread keeps the event loop answering.
-        probs = await run_in_threadpool(predictor.predict_proba, texts, texts_b)
-        labels = predictor.labels
-        return {"predictions": [
-            {"label": labels[int(row.argmax())],
-             "probabilities": {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}}
-            for row in probs]}
+        _, probs = await run(request, lambda body: protocols.simple_request(body, pair, cfg.max_batch))
+        return {"predictions": protocols.predictions(labels, probs)}
 
     return app
 
 
-async def _read_json(request, limit: int):
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"the request body is {declared} bytes; at most {limit} are accepted")
-    body = bytearray()
-    async for part in request.stream():  # also bounds chunked bodies, which declare no length
-        body += part
-        if len(body) > limit:
-            raise BadRequest(413, f"the request body is over {limit} bytes; send fewer or shorter texts")
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest(400, 'the body is not valid JSON; send {"texts": ["..."]}') from None
-    if not isinstance(payload, dict):
-        raise BadRequest(422, 'the body must be a JSON object such as {"texts": ["..."]}')
-    return payload
+def model_name(predictor, model_dir, cfg: ServeConfig) -> str:
+    from nlpfactory.serving.kserve import service_name
 
-
-def _texts(payload: dict, field: str, max_batch: int, required: bool) -> list[str] | None:
-    if field not in payload:
-        if required:
-            raise BadRequest(422, f'missing field "{field}": send {{"{field}": ["...", ...]}}')
-        return None
-    values = payload[field]
-    if not isinstance(values, list):
-        raise BadRequest(422, f'"{field}" must be a list of strings')
-    if not values:
-        raise BadRequest(422, f'"{field}" is empty; send at least one text')
-    if len(values) > max_batch:
-        raise BadRequest(413, f'"{field}" has {len(values)} texts; at most {max_batch} per request')
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise BadRequest(422, f'"{field}"[{i}] is {type(value).__name__}, not a string')
-        if not value.strip():
-            raise BadRequest(422, f'"{field}"[{i}] is empty; every text needs some characters')
-    return values
+    registered = predictor.card.get("export", {}).get("registered", {}).get("name")
+    return cfg.model_name or service_name(registered or Path(model_dir).resolve().name)
 
 
 def serve(cfg: ServeConfig, model_dir: str | Path) -> None:
@@ -139,10 +162,10 @@ def serve(cfg: ServeConfig, model_dir: str | Path) -> None:
 
     from nlpfactory.serving.onnx_predictor import open_predictor
 
-    predictor = open_predictor(model_dir, precision=cfg.precision, batch_size=cfg.max_batch)
-    name = (predictor.card.get("export", {}).get("registered", {}).get("name")
-            or Path(model_dir).resolve().name)
+    predictor = open_predictor(model_dir, precision=cfg.precision, batch_size=cfg.batch_size)
+    name = model_name(predictor, model_dir, cfg)
     app = create_app(predictor, cfg, name)
-    log.info("serving %s on http://%s:%d (POST /v1/predict)", name, cfg.host, cfg.port)
+    log.info("serving %s on http://%s:%d (POST /v2/models/%s/infer, /v1/models/%s:predict, /v1/predict)",
+             name, cfg.host, cfg.port, name, name)
     uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="info",
                                   timeout_graceful_shutdown=cfg.graceful_timeout)).run()

@@ -2,44 +2,13 @@
 
 import json
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 from conftest import LABELS
+from server_helpers import MAX_BATCH, MAX_BYTES, free_port, start_server
 
 from nlpfactory.predictor import load_predictor
-
-MAX_BATCH, MAX_BYTES = 4, 2000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(export_dir, port, log_path):
-    code = "import sys; from nlpfactory.cli import main; sys.exit(main(sys.argv[1:]))"
-    args = ["serve", str(export_dir), "--port", str(port), "--max-batch", str(MAX_BATCH),
-            "--max-request-bytes", str(MAX_BYTES), "--graceful-timeout", "5"]
-    log = open(log_path, "w")
-    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{open(log_path).read()}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"the server did not become ready:\n{open(log_path).read()}")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +49,10 @@ def test_predict_returns_a_label_and_probabilities_per_text(server, built, texts
     ({"texts": ["好"], "texts_b": ["a", "b"]}, 422, '"texts_b" has 2 items'),
     (["好"], 422, "must be a JSON object"),
     (b"{not json", 400, "not valid JSON"),
-    ({"texts": ["好" * 1000]}, 413, f"at most {MAX_BYTES}"),
+    ({"texts": ["好" * 3000]}, 413, f"at most {MAX_BYTES}"),
+    # Reproducers from issue #9: both answered 500 before.
+    (b"[" * 5000 + b"]" * 5000, 400, "nests JSON too deeply"),
+    (b'{"texts": [' + b"9" * 5000 + b"]}", 400, "not valid JSON"),
 ])
 def test_bad_requests_get_a_clear_4xx(server, body, status, says):
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -93,7 +65,7 @@ def test_bad_requests_get_a_clear_4xx(server, body, status, says):
 def test_a_chunked_body_over_the_limit_is_refused(server):
     def parts():
         for _ in range(10):
-            yield b" " * 500
+            yield b" " * (MAX_BYTES // 5)
 
     response = httpx.post(f"{server}/v1/predict", content=parts())
     assert response.status_code == 413 and "over" in response.json()["error"]
