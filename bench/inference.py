@@ -195,7 +195,7 @@ def build(work: Path, texts: list[str]) -> dict:
         sizes[role] = {"preset": preset, "parameters": count_parameters(model), "tokens_per_text": tokens,
                        "gflops_per_text": flops_per_sequence(model.config, tokens) / 1e9}
         del model
-    export(ExportConfig(kserve_runtime="onnx"), work / "student", work / "export")
+    export(ExportConfig(kserve_runtime="triton"), work / "student", work / "export")
     (work / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     return sizes
 

@@ -24,7 +24,7 @@ def export(
     max_int8_accuracy_drop: float = 1.0,
     register_name: str = "",
     alias: str = "candidate",
-    kserve_runtime: str = "huggingface",
+    kserve_runtime: str = "nlpfactory",
     storage_uri: str = "",
     pipeline_name: str = "",
     pipeline_run_id: str = "",
@@ -35,6 +35,10 @@ def export(
     from nlpfactory.serving.export import ExportConfig, export
 
     cfg = from_params(ExportConfig, locals())
+    if not cfg.storage_uri:  # on a cluster the output artifact's own URI is where KServe reads it
+        from nlpfactory.serving.kserve import storage_uri_of
+
+        cfg.storage_uri = storage_uri_of(exported_model.uri)
     result = export(cfg, model.path, exported_model.path, dataset.path if dataset else None,
                     pipeline=pipeline_name, pipeline_run_id=pipeline_run_id)
     exported_model.metadata.update({"registered_model": result.registered_uri, "kserve_runtime": kserve_runtime})

@@ -1,9 +1,6 @@
-"""The container image every component runs in, set in one place.
+"""The container image every component runs in: defined in nlpfactory.image, so the KServe
+manifest written by the export names the same image."""
 
-Override with NLPFACTORY_IMAGE when compiling for your own registry; `make image` builds it
-from docker/Dockerfile.
-"""
+from nlpfactory.image import IMAGE
 
-import os
-
-IMAGE = os.environ.get("NLPFACTORY_IMAGE", "ghcr.io/nlpfactory/nlpfactory:0.1.0")
+__all__ = ["IMAGE"]

@@ -102,4 +102,14 @@ def _not_found(name: str, reason: str) -> str:
 def save_model(model, tokenizer, output_dir: str | Path) -> None:
     """Save weights (safetensors only) and tokenizer so `from_pretrained(dir)` loads them."""
     model.save_pretrained(output_dir, safe_serialization=True)
-    tokenizer.save_pretrained(output_dir)
+    with_model_max_length(tokenizer, model).save_pretrained(output_dir)
+
+
+def with_model_max_length(tokenizer, model):
+    """Give the tokenizer the model's real input limit (its position embeddings). A tokenizer
+    built from a bare vocabulary says 1e30, so `truncation=True` in transformers' pipelines
+    cut nothing and a long text overflowed the position embeddings."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit and tokenizer.model_max_length > limit:
+        tokenizer.model_max_length = limit
+    return tokenizer

@@ -21,7 +21,14 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import option, to_dict
 from nlpfactory.errors import InputError, NlpFactoryError
 from nlpfactory.models.card import read_card, write_card
-from nlpfactory.serving.kserve import HF_SUBFOLDER, RUNTIMES, write_manifest
+from nlpfactory.models.load import with_model_max_length
+from nlpfactory.serving.kserve import (
+    HF_SUBFOLDER,
+    RUNTIMES,
+    service_name,
+    write_manifest,
+    write_triton_repository,
+)
 from nlpfactory.serving.onnx_predictor import FP32_FILE, INT8_FILE
 
 log = logging.getLogger(__name__)
@@ -44,8 +51,8 @@ class ExportConfig:
     max_int8_accuracy_drop: float = option(1.0, "Largest allowed drop of accuracy, in points, from fp32 to int8 on the Dataset's dev split (checked when a Dataset is given).")
     register_name: str = option("", "Register the export in the MLflow model registry under this name; empty: do not register.")
     alias: str = option("candidate", "Alias given to the registered version (for example candidate or champion).")
-    kserve_runtime: str = option("huggingface", "Runtime in the KServe manifest: huggingface (PyTorch weights, text in) or onnx (Triton, token ids in).")
-    storage_uri: str = option("", "Where you will upload the export folder (s3://, gs://, pvc://); the KServe manifest points there. Empty: a placeholder to edit.")
+    kserve_runtime: str = option("nlpfactory", "Runtime in the KServe manifest: nlpfactory (our image serving the int8 ONNX model, text in, label names out), huggingface (KServe's Hugging Face server on the PyTorch weights) or triton (Triton on the ONNX model, token ids in).")
+    storage_uri: str = option("", "Where the export folder is or will be uploaded (s3://, gs://, pvc://); the KServe manifest points there. Empty: the artifact's own URI on a cluster, else a placeholder to edit.")
 
     def __post_init__(self):
         if self.kserve_runtime not in RUNTIMES:
@@ -76,7 +83,7 @@ def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dat
         model, tokenizer = _load(model_dir)
         names = [n for n in MODEL_INPUTS if n in tokenizer.model_input_names or n == "input_ids"]
         _export_onnx(model, names, tmp / FP32_FILE, cfg.opset, int(card.get("max_length", 128)))
-        tokenizer.save_pretrained(tmp)
+        with_model_max_length(tokenizer, model).save_pretrained(tmp)
         if not (tmp / "tokenizer.json").is_file():
             raise InputError("the model's tokenizer has no fast (tokenizers) version, which serving needs",
                              file=str(model_dir), fix="use a model whose tokenizer ships a tokenizer.json")
@@ -88,9 +95,13 @@ def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dat
             metrics["int8_onnx_mb"] = _mb(tmp / INT8_FILE)
             if dataset_dir:
                 metrics.update(_check_int8_accuracy(tmp, card, dataset_dir, cfg.max_int8_accuracy_drop))
+        name = service_name(cfg.register_name or Path(output_dir).name,
+                            domain=card.get("distillation", {}).get("domain") or "")
         if cfg.kserve_runtime == "huggingface":
             _write_huggingface(model, tokenizer, card, tmp / HF_SUBFOLDER)
-        name = cfg.register_name or Path(output_dir).name
+        elif cfg.kserve_runtime == "triton":
+            served = tmp / (INT8_FILE if cfg.quantize else FP32_FILE)
+            write_triton_repository(tmp, name, served, names, list(card["labels"]))
         write_manifest(tmp, name, cfg.kserve_runtime, cfg.storage_uri)
 
         export_card = _export_card(card, model_dir, cfg, metrics, run.run_id)
@@ -265,16 +276,20 @@ def _export_card(card: dict, model_dir, cfg: ExportConfig, metrics: dict, run_id
 
 
 def _register(export_dir: Path, cfg: ExportConfig, export_card: dict, run_id: str | None) -> str:
-    """Register in MLflow; like all tracking, a registry outage warns and keeps the export."""
-    from nlpfactory.serving.registry import register_export
+    """Register in MLflow. Asked for and failed, the stage fails (non-zero exit, no export
+    folder): a pipeline that reports success must have left a model a deployment can pull."""
+    from nlpfactory.serving.registry import RegistrationError, register_export
 
     pair = "text_b" in export_card.get("text_columns", [])
     try:
         registered = register_export(export_dir, cfg.register_name, cfg.alias, run_id=run_id, pair=pair)
-    except Exception as err:  # noqa: BLE001 - the export folder is still complete and usable
-        warnings.warn(f"could not register {cfg.register_name!r} in the MLflow model registry: {err}. "
-                      "The export folder is complete; register it later.", stacklevel=2)
-        return ""
+    except RegistrationError:
+        raise
+    except Exception as err:  # MLflow raises many kinds; each means the same to the user
+        raise RegistrationError(
+            f"could not register {cfg.register_name!r} in the MLflow model registry: {err}\n"
+            "  fix: check MLFLOW_TRACKING_URI and that the server and its artifact store are reachable, "
+            "or export without --register-name") from err
     export_card["export"]["registered"] = {"name": registered.name, "version": registered.version,
                                            "alias": registered.alias, "uri": registered.uri,
                                            "run_id": registered.run_id}

@@ -15,36 +15,48 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
+import nlpfactory
+from nlpfactory.errors import NlpFactoryError
 from nlpfactory.tracking import tracking_uri
 
 # What the pyfunc needs to run, in the order it prefers them.
 ARTIFACT_FILES = ("tokenizer.json", "tokenizer_config.json", "nlpfactory.json")
-REQUIREMENTS = ["nlpfactory", "onnxruntime", "tokenizers", "pandas", "numpy"]
+# The pyfunc's requirements, pinned to the versions this export was checked with (nlpfactory
+# itself is not on PyPI: the modules it needs travel as code_paths instead).
+RUNTIME_PACKAGES = ("onnxruntime", "tokenizers", "numpy", "pandas")
+# The nlpfactory modules pyfunc_model.py imports, bundled into the logged model.
+CODE_MODULES = ("__init__.py", "errors.py", "predictor.py", "models/__init__.py", "models/card.py",
+                "serving/__init__.py", "serving/onnx_predictor.py")
+# Artifact stores MLflow writes through a client library that is an optional extra here.
+STORE_CLIENTS = {"s3": ("boto3", "s3"), "gs": ("google.cloud.storage", "gcs")}
 
 
-class TextClassifierModel(mlflow.pyfunc.PythonModel):
-    """Pyfunc over an export folder: a DataFrame with `text` (and `text_b` for pairs), or a
-    list of strings, in; a DataFrame with `label` and `probabilities` (label-id order) out."""
+class RegistrationError(NlpFactoryError):
+    """The export could not be logged or registered in MLflow."""
 
-    def load_context(self, context):
-        from nlpfactory.models.card import read_card
-        from nlpfactory.serving.onnx_predictor import OnnxPredictor
 
-        folder = context.artifacts["export"]
-        self.predictor = OnnxPredictor(folder, read_card(folder))
+def requirements() -> list[str]:
+    from importlib.metadata import version
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        if isinstance(model_input, pd.DataFrame):
-            frame = model_input
-        elif isinstance(model_input, dict):
-            frame = pd.DataFrame(model_input)
-        else:
-            frame = pd.DataFrame({"text": list(model_input)})
-        texts_b = frame["text_b"].astype(str).tolist() if "text_b" in frame else None
-        probs = self.predictor.predict_proba(frame["text"].astype(str).tolist(), texts_b)
-        labels = self.predictor.labels
-        return pd.DataFrame({"label": [labels[i] for i in probs.argmax(axis=1)],
-                             "probabilities": [row.tolist() for row in probs]})
+    return [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES]
+
+
+def check_artifact_store(artifact_uri: str) -> None:
+    """Fail before uploading when the run's artifact store needs a client that is missing."""
+    import importlib.util
+
+    scheme = artifact_uri.partition("://")[0] if "://" in artifact_uri else ""
+    if scheme not in STORE_CLIENTS:
+        return
+    module, extra = STORE_CLIENTS[scheme]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a missing parent package (google) raises instead
+        found = False
+    if not found:
+        raise RegistrationError(
+            f"MLflow stores this run's artifacts in {artifact_uri}, which needs {module}, and it is not installed.\n"
+            f"  fix: pip install 'nlpfactory[{extra}]' (in the image and wherever you export)")
 
 
 @dataclass
@@ -64,7 +76,9 @@ def _signature(pair: bool):
     from mlflow.types import ColSpec, Schema
     from mlflow.types.schema import Array
 
-    inputs = [ColSpec("string", "text")] + ([ColSpec("string", "text_b")] if pair else [])
+    # One unnamed string column accepts a plain list of strings and a one-column DataFrame
+    # under any column name; pairs need their two columns named.
+    inputs = [ColSpec("string", "text"), ColSpec("string", "text_b")] if pair else [ColSpec("string")]
     outputs = [ColSpec("string", "label"), ColSpec(Array("double"), "probabilities")]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
@@ -74,6 +88,14 @@ def _example(pair: bool) -> pd.DataFrame:
     if pair:
         example["text_b"] = ["服务怎么样"]
     return pd.DataFrame(example)
+
+
+def _stage_code(into: Path) -> Path:
+    package = Path(nlpfactory.__file__).parent
+    for module in CODE_MODULES:
+        (into / "nlpfactory" / module).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(package / module, into / "nlpfactory" / module)
+    return into / "nlpfactory"
 
 
 def _stage_artifact(export_dir: Path, into: Path) -> Path:
@@ -97,11 +119,13 @@ def register_export(export_dir: str | Path, name: str, alias: str = "candidate",
     mlflow.set_tracking_uri(tracking_uri())
     with tempfile.TemporaryDirectory(prefix="nlpfactory-pyfunc-") as tmp:
         artifact = _stage_artifact(Path(export_dir), Path(tmp) / "export")
+        code = _stage_code(Path(tmp) / "code")
         with mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name="export") as run:
+            check_artifact_store(mlflow.get_artifact_uri())
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
-                artifacts={"export": str(artifact)}, signature=_signature(pair),
-                input_example=_example(pair), pip_requirements=REQUIREMENTS,
+                artifacts={"export": str(artifact)}, code_paths=[str(code)], signature=_signature(pair),
+                input_example=_example(pair), pip_requirements=requirements(),
                 registered_model_name=name,
             )
             used_run = run.info.run_id

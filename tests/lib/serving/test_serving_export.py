@@ -49,30 +49,84 @@ def test_int8_export_loads_and_predicts(built, texts):
 
 def test_export_folder_holds_model_tokenizer_card_and_kserve_manifest(built):
     _, export_dir, _ = built
-    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "nlpfactory.json",
-                 "inferenceservice.yaml", "huggingface/model.safetensors", "huggingface/config.json"):
+    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "nlpfactory.json", "inferenceservice.yaml"):
         assert (export_dir / name).is_file(), name
     card = read_card(export_dir)
     assert card["kind"] == "onnx_classifier" and card["labels"] == LABELS
     assert card["export"]["from"]["kind"] == "classifier"
     assert {"dev_accuracy_fp32", "dev_accuracy_int8", "int8_accuracy_drop"} <= card["export"]["checks"].keys()
-    service = yaml.safe_load((export_dir / "inferenceservice.yaml").read_text())
-    assert service["kind"] == "InferenceService"
-    model = service["spec"]["predictor"]["model"]
-    assert model["modelFormat"]["name"] == "huggingface" and model["storageUri"].endswith("/huggingface")
-    hf_config = json.loads((export_dir / "huggingface/config.json").read_text())
+    # The tokenizer knows the model's real limit (not 1e30), so truncation=True cuts long texts.
+    assert json.loads((export_dir / "tokenizer_config.json").read_text())["model_max_length"] == 512
+
+
+def test_default_manifest_runs_our_image_as_a_kserve_custom_predictor(built):
+    from nlpfactory.image import IMAGE
+
+    text = (built[1] / "inferenceservice.yaml").read_text()
+    service = yaml.safe_load(text)
+    assert service["kind"] == "InferenceService" and service["metadata"]["name"] == "export"
+    [container] = service["spec"]["predictor"]["containers"]
+    assert container["name"] == "kserve-container" and container["image"] == IMAGE
+    assert container["command"] == ["nlpfactory"]
+    assert container["args"][:2] == ["serve", "/mnt/models"] and container["args"][-2:] == ["--model-name", "export"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    # Exported outside a cluster: the location is unknown, said plainly.
+    assert container["env"] == [{"name": "STORAGE_URI", "value": "s3://CHANGE-ME/export"}]
+    assert "placeholder" in text
+
+
+def test_huggingface_manifest_points_at_the_pytorch_weights_with_label_names(built, tmp_path):
+    model_dir, _, _ = built
+    cfg = ExportConfig(verify=False, quantize=False, kserve_runtime="huggingface", storage_uri="gs://b/m")
+    export(cfg, model_dir, tmp_path / "hf")
+    model = yaml.safe_load((tmp_path / "hf/inferenceservice.yaml").read_text())["spec"]["predictor"]["model"]
+    assert model["modelFormat"]["name"] == "huggingface" and model["storageUri"] == "gs://b/m/huggingface"
+    assert (tmp_path / "hf/huggingface/model.safetensors").is_file()
+    hf_config = json.loads((tmp_path / "hf/huggingface/config.json").read_text())
     assert hf_config["id2label"] == {"0": "negative", "1": "positive"}
 
 
-def test_onnx_runtime_manifest_points_at_the_export_folder(built, tmp_path):
+def test_triton_manifest_and_its_model_repository_layout(built, tmp_path):
     model_dir, _, _ = built
-    cfg = ExportConfig(verify=False, quantize=False, kserve_runtime="onnx", storage_uri="s3://models/sentiment")
-    export(cfg, model_dir, tmp_path / "onnx-export")
-    service = yaml.safe_load((tmp_path / "onnx-export/inferenceservice.yaml").read_text())
+    export(ExportConfig(verify=False, kserve_runtime="triton", storage_uri="s3://models/sentiment"),
+           model_dir, tmp_path / "sentiment")
+    service = yaml.safe_load((tmp_path / "sentiment/inferenceservice.yaml").read_text())
     model = service["spec"]["predictor"]["model"]
-    assert model == {**model, "modelFormat": {"name": "onnx"}, "protocolVersion": "v2",
-                     "storageUri": "s3://models/sentiment"}
-    assert not (tmp_path / "onnx-export/huggingface").exists()
+    assert model == {**model, "modelFormat": {"name": "onnx"}, "runtime": "kserve-tritonserver",
+                     "protocolVersion": "v2", "storageUri": "s3://models/sentiment/triton"}
+    repo = tmp_path / "sentiment/triton/sentiment"
+    assert (repo / "1/model.onnx").read_bytes() == (tmp_path / "sentiment/model.int8.onnx").read_bytes()
+    assert (repo / "labels.txt").read_text().split() == LABELS
+    config = (repo / "config.pbtxt").read_text()
+    assert 'name: "sentiment"' in config and 'backend: "onnxruntime"' in config
+    assert 'name: "input_ids" data_type: TYPE_INT64' in config and "dims: [ -1, 2 ]" in config
+    assert not (tmp_path / "sentiment/huggingface").exists()
+
+
+def test_storage_uri_comes_from_the_artifact_uri_on_a_cluster():
+    from nlpfactory.serving.kserve import storage_uri_of
+
+    assert storage_uri_of("gs://bucket/root/run/export-1/exported_model") == "gs://bucket/root/run/export-1/exported_model"
+    assert storage_uri_of("minio://mlpipeline/v2/artifacts/x/exported_model") == "s3://mlpipeline/v2/artifacts/x/exported_model"
+    assert storage_uri_of("s3://b/x/") == "s3://b/x"
+    assert storage_uri_of("/tmp/root/exported_model") == ""  # a local run: placeholder
+
+
+def test_per_domain_students_get_distinct_service_names(built, tmp_path):
+    from nlpfactory.serving.kserve import service_name
+
+    names = {service_name("exported_model", domain=d) for d in ("hotel", "酒店", "书籍", "Hotel")}
+    assert len(names) == 4 and all(len(n) <= 63 and n[0].isalpha() for n in names)
+    assert service_name("exported_model", domain="hotel") == "exported-model-hotel"
+    model_dir, _, _ = built
+    card = read_card(model_dir)
+    write_card(model_dir, {**card, "distillation": {"domain": "酒店"}})
+    try:
+        export(ExportConfig(verify=False, quantize=False), model_dir, tmp_path / "exported_model")
+    finally:
+        write_card(model_dir, card)
+    service = yaml.safe_load((tmp_path / "exported_model/inferenceservice.yaml").read_text())
+    assert service["metadata"]["name"] == service_name("exported_model", domain="酒店")
 
 
 def test_export_refuses_a_few_shot_model_and_suggests_distilling(tmp_path):
@@ -143,8 +197,41 @@ def test_cli_exports_and_registers(built, tmp_path, capsys):
     model_dir, _, dataset_dir = built
     code = main(["export", "--model", str(model_dir), "--output", str(tmp_path / "cli-export"),
                  "--dataset", str(dataset_dir), "--max-int8-accuracy-drop", "100",
-                 "--register-name", "cli-model", "--alias", "champion", "--kserve-runtime", "onnx"])
+                 "--register-name", "cli-model", "--alias", "champion", "--kserve-runtime", "triton"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "registered as models:/cli-model@champion" in printed and "onnx_max_abs_diff" in printed
-    assert read_card(tmp_path / "cli-export")["export"]["kserve_runtime"] == "onnx"
+    assert read_card(tmp_path / "cli-export")["export"]["kserve_runtime"] == "triton"
+
+
+def test_registering_into_an_s3_store_without_boto3_fails_clearly_and_keeps_nothing(built, tmp_path, capsys):
+    import importlib.util
+
+    from mlflow.tracking import MlflowClient
+
+    from nlpfactory.cli import main
+    from nlpfactory.tracking import tracking_uri
+
+    if importlib.util.find_spec("boto3") is not None:
+        pytest.skip("boto3 is installed here; the missing-client error cannot happen")
+    MlflowClient(tracking_uri()).create_experiment("nlpfactory-export", artifact_location="s3://no-bucket/mlflow")
+    code = main(["export", "--model", str(built[0]), "--output", str(tmp_path / "out"), "--verify", "false",
+                 "--quantize", "false", "--register-name", "s3-model"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "s3://no-bucket/mlflow" in err and "pip install 'nlpfactory[s3]'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_registry_failure_fails_the_export(built, tmp_path, monkeypatch):
+    from nlpfactory.serving.registry import RegistrationError
+
+    import nlpfactory.serving.registry as registry
+
+    def refuse(*args, **kwargs):  # what MLflow's client raises when its server is gone
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(registry, "register_export", refuse)
+    with pytest.raises(RegistrationError, match="could not register 'down'.*connection refused"):
+        export(ExportConfig(verify=False, quantize=False, register_name="down"), built[0], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
