@@ -224,9 +224,8 @@ def test_registering_into_an_s3_store_without_boto3_fails_clearly_and_keeps_noth
 
 
 def test_a_registry_failure_fails_the_export(built, tmp_path, monkeypatch):
-    from nlpfactory.serving.registry import RegistrationError
-
     import nlpfactory.serving.registry as registry
+    from nlpfactory.serving.registry import RegistrationError
 
     def refuse(*args, **kwargs):  # what MLflow's client raises when its server is gone
         raise ConnectionError("connection refused")
