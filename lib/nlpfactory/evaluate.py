@@ -95,18 +95,22 @@ def confusion_figure(labels: list[str], matrix: list[list[int]], title: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nlpfactory.plotting import font_context
+
     size = max(3.5, 0.5 * len(labels) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(np.asarray(matrix), cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for i, row in enumerate(matrix):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
-    fig.tight_layout()
+    # Text objects take their font when created, so the figure is built inside the context.
+    with font_context([*labels, title]):
+        fig, ax = plt.subplots(figsize=(size, size))
+        ax.imshow(np.asarray(matrix), cmap="Blues")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(title)
+        for i, row in enumerate(matrix):
+            for j, v in enumerate(row):
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+        fig.tight_layout()
     return fig
 
 
