@@ -35,8 +35,9 @@ def check_texts(values, field: str, max_batch: int) -> list[str]:
     for i, value in enumerate(values):
         if not isinstance(value, str):
             raise BadRequest(422, f'"{field}"[{i}] is {type(value).__name__}, not a string')
-        if not value.strip():
-            raise BadRequest(422, f'"{field}"[{i}] is empty; every text needs some characters')
+        # Zero-width and control characters are not printable: a text of only those is empty.
+        if not any(ch.isprintable() and not ch.isspace() for ch in value):
+            raise BadRequest(422, f'"{field}"[{i}] is empty; every text needs some visible characters')
     return values
 
 

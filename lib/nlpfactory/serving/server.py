@@ -167,5 +167,7 @@ def serve(cfg: ServeConfig, model_dir: str | Path) -> None:
     app = create_app(predictor, cfg, name)
     log.info("serving %s on http://%s:%d (POST /v2/models/%s/infer, /v1/models/%s:predict, /v1/predict)",
              name, cfg.host, cfg.port, name, name)
+    log.info("memory bound: %d requests run at once, %d texts of at most %s tokens a run; %d more wait, "
+             "the rest get 503", cfg.workers, cfg.batch_size, getattr(predictor, "max_length", "?"), cfg.queue)
     uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="info",
                                   timeout_graceful_shutdown=cfg.graceful_timeout)).run()

@@ -45,6 +45,8 @@ def test_predict_returns_a_label_and_probabilities_per_text(server, built, texts
     ({"texts": ["好"] * (MAX_BATCH + 1)}, 413, f"at most {MAX_BATCH}"),
     ({"texts": ["好", 3]}, 422, '"texts"[1] is int, not a string'),
     ({"texts": ["好", "  "]}, 422, '"texts"[1] is empty'),
+    ({"texts": ["\u200b\u200d", "好"]}, 422, '"texts"[0] is empty'),
+    ({"texts": ["\x00\x07"]}, 422, '"texts"[0] is empty'),
     ({"texts": "好"}, 422, "must be a list of strings"),
     ({"texts": ["好"], "texts_b": ["a", "b"]}, 422, '"texts_b" has 2 items'),
     (["好"], 422, "must be a JSON object"),
