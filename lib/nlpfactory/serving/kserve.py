@@ -127,8 +127,9 @@ def write_manifest(export_dir: str | Path, name: str, runtime: str, storage_uri:
     header.append({
         "nlpfactory": "# Clients: POST /v2/models/NAME/infer (BYTES input `text`) or /v1/models/NAME:predict "
                       "({\"instances\": [\"...\"]}); answers carry label names. Int8 ONNX model.",
-        "huggingface": "# Serves the fp32 PyTorch weights with KServe's Hugging Face server (V1 protocol). "
-                       "The nlpfactory runtime serves the checked int8 ONNX model instead.",
+        "huggingface": "# Serves the fp32 PyTorch weights with KServe's Hugging Face server (V1 protocol), which "
+                       "answers with class indices: their names are id2label in huggingface/config.json. "
+                       "The nlpfactory runtime serves the checked int8 ONNX model with label names.",
         "triton": "# Triton takes token ids (tokenize with tokenizer.json in this folder) and returns logits; "
                   "ask for label names with the classification parameter on the `logits` output.",
     }[runtime])
