@@ -7,6 +7,7 @@ Routes (NAME is --model-name; request and answer shapes in protocols.py):
 - GET  /v2                                     server metadata (V2)
 - GET  /v2/models/NAME, /v2/models/NAME/ready  model metadata (inputs, outputs, labels), readiness
 - POST /v2/models/NAME/infer                   BYTES `text` tensor in; `label`, `probabilities` out
+  (each also under /v2/models/NAME/versions/1/...)
 - GET  /v1/models, /v1/models/NAME             model list and readiness (V1)
 - POST /v1/models/NAME:predict                 {"instances": [...]} -> {"predictions": [...]}
 - GET  /v1/model, POST /v1/predict             the simple route: {"texts": [...]} -> {"predictions": [...]}
@@ -76,9 +77,11 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
         headers = {"Retry-After": "1"} if err.status == 503 else None
         return JSONResponse({"error": err.message}, status_code=err.status, headers=headers)
 
-    def known(model: str) -> None:
+    def known(model: str, version: str = "1") -> None:
         if model != name:
             raise BadRequest(404, f"no model {model!r}; this server serves {name!r}")
+        if version != "1":
+            raise BadRequest(404, f"no version {version!r} of {name!r}; it has version 1")
 
     async def run(request: Request, parse):
         async with gate.admitted():
@@ -101,19 +104,23 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
         from nlpfactory import __version__
         return {"name": "nlpfactory", "version": __version__, "extensions": []}
 
+    # The protocol's versioned paths answer too; an export is one model version, "1".
     @app.get("/v2/models/{model}")
-    async def v2_model(model: str):
-        known(model)
+    @app.get("/v2/models/{model}/versions/{version}")
+    async def v2_model(model: str, version: str = "1"):
+        known(model, version)
         return protocols.v2_metadata(name, labels, pair, platform)
 
     @app.get("/v2/models/{model}/ready")
-    async def v2_ready(model: str):
-        known(model)
+    @app.get("/v2/models/{model}/versions/{version}/ready")
+    async def v2_ready(model: str, version: str = "1"):
+        known(model, version)
         return {"name": name, "ready": True}
 
     @app.post("/v2/models/{model}/infer")
-    async def v2_infer(model: str, request: Request):
-        known(model)
+    @app.post("/v2/models/{model}/versions/{version}/infer")
+    async def v2_infer(model: str, request: Request, version: str = "1"):
+        known(model, version)
         parsed, probs = await run(request, lambda body: protocols.v2_request(body, pair, cfg.max_batch))
         return protocols.v2_response(name, labels, probs, parsed[2], parsed[3])
 

@@ -59,6 +59,15 @@ def test_v2_infer_answers_label_names_and_probabilities(server, expected, texts)
     assert probs["data"] == pytest.approx(expected.predict_proba(batch).ravel().tolist(), abs=1e-5)
 
 
+def test_v2_versioned_paths_answer_for_version_1_only(server, expected, texts):
+    assert httpx.get(f"{server}/v2/models/{NAME}/versions/1/ready").json() == {"name": NAME, "ready": True}
+    assert httpx.get(f"{server}/v2/models/{NAME}/versions/1").json()["name"] == NAME
+    body = httpx.post(f"{server}/v2/models/{NAME}/versions/1/infer", json={"inputs": [v2_text(texts[:2])]}).json()
+    assert body["outputs"][0]["data"] == expected.predict(texts[:2])
+    response = httpx.post(f"{server}/v2/models/{NAME}/versions/2/infer", json={"inputs": [v2_text(texts[:2])]})
+    assert response.status_code == 404 and "version 1" in response.json()["error"]
+
+
 def test_v2_nested_data_and_requested_outputs(server, expected, texts):
     tensor = {"name": "text", "datatype": "BYTES", "shape": [2, 1], "data": [[texts[0]], [texts[1]]]}
     body = httpx.post(f"{server}/v2/models/{NAME}/infer",
