@@ -29,7 +29,10 @@ def register(subparsers) -> None:
                               f"(default: {defaults(PrepareConfig)['data_source']!r})")
     add_arguments(prepare, PrepareConfig, skip=("data_source",))
     prepare.add_argument("--output", required=True,
-                         help="The Dataset folder to write (replaced whole if it exists).")
+                         help="The Dataset folder to write. An existing folder is replaced only when "
+                              "nlpfactory wrote it (see --overwrite).")
+    prepare.add_argument("--overwrite", action="store_true",
+                         help="Replace the output folder even if it holds files nlpfactory did not write.")
     prepare.set_defaults(handler=_prepare)
 
 
@@ -57,7 +60,7 @@ def _short(text: str, width: int = 40) -> str:
 def _prepare(args: argparse.Namespace) -> int:
     from nlpfactory.data.prepare import prepare_dataset
 
-    info = prepare_dataset(from_args(PrepareConfig, args), args.output)
+    info = prepare_dataset(from_args(PrepareConfig, args), args.output, overwrite=args.overwrite)
     print(f"Dataset written to {args.output}")
     print(f"  task: {info.task}; labels: {', '.join(info.labels)}"
           + (f"; domains: {', '.join(info.domains)}" if info.domains else ""))

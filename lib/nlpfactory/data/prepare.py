@@ -78,8 +78,13 @@ def _name(value) -> str:
     return str(value)
 
 
-def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path) -> DatasetInfo:
-    """Read, clean, sample and split the data; write the Dataset folder atomically."""
+def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path, *, overwrite: bool = False) -> DatasetInfo:
+    """Read, clean, sample and split the data; write the Dataset folder atomically.
+    `overwrite` lets it replace a folder holding files nlpfactory did not write."""
+    from nlpfactory.atomic import check_output_dir
+
+    inputs = (cfg.data_source if Path(cfg.data_source).exists() else None, cfg.dev_file, cfg.test_file)
+    check_output_dir(output_dir, inputs, overwrite)  # before reading: fail fast
     frame, source = _read_source(cfg)
     _check_task(cfg, frame)
     kept = {"rows_read": len(frame)}
@@ -110,7 +115,7 @@ def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path) -> DatasetInfo:
         source=source, schema=cfg.schema or _output_schema(frame),
         text_columns=["text", "text_b"] if "text_b" in frame.columns else ["text"],
     )
-    write_dataset(output_dir, splits, info)
+    write_dataset(output_dir, splits, info, inputs=inputs, overwrite=overwrite)
     return info
 
 

@@ -86,9 +86,9 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     from tqdm.auto import tqdm
 
     source, output = input_file(input_path, cfg.split), Path(output_path)
+    check_output_file(output, source)
     predictor = open_predictor(model_dir, cfg.device, cfg.precision, cfg.batch_size)
     pair_column = cfg.text_b_column or ("text_b" if "text_b" in predictor.card.get("text_columns", []) else "")
-    output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -119,6 +119,28 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return PredictResult(output, rows, counts)
+
+
+def check_output_file(output: Path, source: Path) -> None:
+    """Refuse an output that would overwrite the input or that cannot be written, before any
+    work (and before any temporary file exists)."""
+    from nlpfactory.atomic import make_parent
+    from nlpfactory.serving.table_stream import file_format
+
+    file_format(output)  # an unknown extension is an error now, not after the model ran
+    if output.resolve() == source.resolve():
+        raise InputError("the output is the input file; predicting would overwrite it",
+                         file=str(output), fix="write the predictions to a new file")
+    if output.is_dir():
+        raise InputError("the output is a folder", file=str(output),
+                         fix="name a file for --output, e.g. predictions.tsv")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{parent} is a file, so it cannot hold the output", file=str(output),
+                                 fix="choose an output path inside a folder")
+            break
+    make_parent(output)
 
 
 def _predicted(predictor, frame, texts: list[str], texts_b: list[str] | None):
@@ -153,6 +175,6 @@ def predict_to_folder(cfg: PredictConfig, model_dir: str | Path, input_path: str
     from nlpfactory.atomic import atomic_dir
 
     suffix = input_file(input_path, cfg.split).suffix
-    with atomic_dir(output_dir) as tmp:
+    with atomic_dir(output_dir, inputs=(input_path, model_dir)) as tmp:
         result = predict_file(cfg, model_dir, input_path, tmp / f"predictions{suffix}")
     return PredictResult(Path(output_dir) / result.path.name, result.rows, result.label_counts)

