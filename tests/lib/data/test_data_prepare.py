@@ -2,9 +2,11 @@ import hashlib
 import json
 
 import pandas as pd
+import pytest
 
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset, prepare_dataset_tracked
+from nlpfactory.errors import InputError
 
 
 def tsv(write, rows, name="data.tsv", header=("text", "label")):
@@ -128,10 +130,13 @@ def test_a_headerless_file_with_a_schema(tmp_path, write):
     assert info.labels == ["a", "b"] and info.schema == "label:str:1,text:str:1"
 
 
-def test_an_existing_output_folder_is_replaced(tmp_path, write):
+def test_a_folder_of_other_files_is_replaced_only_with_overwrite(tmp_path, write):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "stale.txt").write_text("old")
-    prepare_dataset(PrepareConfig(data_source=str(tsv(write, reviews(20)))), tmp_path / "out")
+    cfg = PrepareConfig(data_source=str(tsv(write, reviews(20))))
+    with pytest.raises(InputError, match="did not write"):
+        prepare_dataset(cfg, tmp_path / "out")
+    prepare_dataset(cfg, tmp_path / "out", overwrite=True)
     assert not (tmp_path / "out" / "stale.txt").exists()
 
 
