@@ -87,11 +87,12 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
     train = load_split(dataset_dir, "train")
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
 
+    checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
     with stage_run("finetune", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
         model, tokenizer, origin = load_model(
             cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
-            vocab_size=cfg.vocab_size,
+            vocab_size=cfg.vocab_size, tokenizer_dir=checkpoint_dir / "tokenizer",
         )
         model.config.id2label = dict(enumerate(info.labels))
         model.config.label2id = {name: i for i, name in enumerate(info.labels)}
@@ -102,7 +103,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
         started = time.time()
         result = fit(
             model, rows, lambda m, batch: m(**batch).loss, cfg,
-            checkpoint_dir=checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir),
+            checkpoint_dir=checkpoint_dir,
             evaluate=evaluate, on_metrics=run.log_metrics, pad_id=pad_id, desc="finetune",
         )
         dev_metrics = evaluate(model) if evaluate else {}

@@ -197,9 +197,10 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
     folder with an MLM head (safetensors + tokenizer + nlpfactory.json, card kind "mlm")."""
     texts = pretraining_texts(cfg, dataset_dirs)
     train_texts, eval_texts, eval_on = _split_eval(cfg, texts)
+    checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs)
     with stage_run("pretrain", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
-        model, tokenizer, origin = load_model(cfg.model, "mlm", texts=train_texts,
-                                              vocab_size=cfg.vocab_size, seed=cfg.seed)
+        model, tokenizer, origin = load_model(cfg.model, "mlm", texts=train_texts, vocab_size=cfg.vocab_size,
+                                              seed=cfg.seed, tokenizer_dir=checkpoint_dir / "tokenizer")
         model.to(device_for())
         score = dict(mask_ratio=cfg.mask_ratio, seed=cfg.seed, max_length=cfg.max_length)
         before = mlm_scores(model, tokenizer, eval_texts, **score)
@@ -213,7 +214,7 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
         fit_cfg = dataclasses.replace(cfg, epochs=epochs)
         started = time.time()
         result = fit(model, rows, loss_fn, fit_cfg,
-                     checkpoint_dir=checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs),
+                     checkpoint_dir=checkpoint_dir,
                      on_metrics=run.log_metrics, batches_for_epoch=batches_for_epoch,
                      pad_id=tokenizer.pad_token_id or 0, desc="pretrain")
         seconds = time.time() - started

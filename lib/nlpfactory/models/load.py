@@ -41,12 +41,15 @@ def load_model(
     texts: Iterable[str] | Callable[[], Iterable[str]] | None = None,
     vocab_size: int = 8000,
     seed: int = 42,
+    tokenizer_dir: str | Path | None = None,
 ):
     """Return (model, tokenizer, origin) where origin is "preset", "folder" or "hub".
 
     For a preset, `texts` (or a callable returning them) supplies the tokenizer's training
     text. `num_labels` sets the classification head; a head of another size in a loaded
     checkpoint is replaced (fresh weights), which is what fine-tuning on new labels needs.
+    `tokenizer_dir` (a preset's checkpoint folder) keeps the learned tokenizer: one saved there
+    is used as it is, so a resumed run reads its text with the ids it was trained on.
     """
     import torch
     from transformers import AutoTokenizer
@@ -57,7 +60,8 @@ def load_model(
     if is_preset(name):
         if texts is None:
             raise ValueError(f"preset {name!r} needs training text to learn its vocabulary")
-        tokenizer = learn_tokenizer(texts() if callable(texts) else texts, vocab_size=vocab_size)
+        tokenizer = _pinned_tokenizer(tokenizer_dir, lambda: learn_tokenizer(
+            texts() if callable(texts) else texts, vocab_size=vocab_size))
         config = bert_config(name, vocab_size=len(tokenizer), **kwargs)
         torch.manual_seed(seed)
         model = _auto_class(head).from_config(config)
@@ -87,6 +91,22 @@ def load_model(
             raise ModelNotFoundError(f"{folder}: could not load the model: {err}") from err
         raise ModelNotFoundError(_not_found(name, str(err).splitlines()[0])) from err
     return model, tokenizer, origin
+
+
+def _pinned_tokenizer(folder: str | Path | None, learn: Callable):
+    from transformers import AutoTokenizer
+
+    if folder is None:
+        return learn()
+    folder = Path(folder)
+    if (folder / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    tokenizer = learn()
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a checkpoint folder is private
+    tmp = folder.with_name(folder.name + ".partial")
+    tokenizer.save_pretrained(tmp)
+    os.replace(tmp, folder)  # whole or not at all: a kill mid-save leaves no half tokenizer
+    return tokenizer
 
 
 def _not_found(name: str, reason: str) -> str:

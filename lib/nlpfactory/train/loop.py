@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from nlpfactory.train.batching import collate, length_grouped_batches
 from nlpfactory.train.checkpoint import (
+    claim,
     load_state,
     rng_state,
     save_state,
@@ -100,11 +101,20 @@ def fit(
 
     `evaluate(model)` returns metrics with a "score" (higher is better); the weights of the
     best-scoring epoch are kept. `checkpoint_dir` holds the resumable state: if it has one,
-    training resumes there; it is removed when training finishes.
+    training resumes there; it is removed when training finishes. While this run trains, no
+    other run uses the folder (a second one gets a folder of its own).
     `batches_for_epoch(epoch)` overrides the batch order (e.g. class-balanced batches).
     """
-    checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_dir, lock = claim(Path(checkpoint_dir))
+    try:
+        return _fit(model, rows, loss_fn, cfg, checkpoint_dir, evaluate, on_metrics, param_groups,
+                    batches_for_epoch, pad_id, device, desc)
+    finally:
+        lock.close()
+
+
+def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, param_groups,
+         batches_for_epoch, pad_id, device, desc) -> FitResult:
     device = device or device_for()
     model.to(device)
     seed_everything(cfg.seed)
@@ -132,7 +142,10 @@ def fit(
         set_rng_state(saved["rng"])
         state = saved["progress"]
         best_weights = saved.get("best_weights")
-        log.warning("resuming %s from step %d (epoch %d) in %s", desc, state["step"], state["epoch"] + 1, checkpoint_dir)
+        written = saved.get("written", {})
+        log.warning("resuming %s from step %d (epoch %d) of the checkpoint %s, written %s by process %s; "
+                    "delete that folder to train from the start", desc, state["step"], state["epoch"] + 1,
+                    checkpoint_dir, written.get("at", "at an unknown time"), written.get("pid", "?"))
     resumed_from = state["step"]
 
     def checkpoint() -> None:

@@ -1,0 +1,110 @@
+"""Same seed, same model; a killed run resumes into the model an uninterrupted one makes; a
+checkpoint belongs to one run and is never executed (issue: tokenizer ids changed per call,
+resume learned a new tokenizer, two runs shared a checkpoint, checkpoints were unpickled)."""
+
+import hashlib
+import os
+import pickle
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import nlpfactory.finetune as finetune_module
+from nlpfactory.finetune import FinetuneConfig, finetune
+from nlpfactory.models.tokenizer import learn_tokenizer
+from nlpfactory.train.checkpoint import STATE_FILE, CheckpointError, checkpoint_dir_for, claim, load_state
+
+# Latin words and numbers make pairs of equal frequency, where the merge order used to vary.
+TEXTS = [f"{w}{i} room {w} 第{i % 13}号 {i * 7}" for i, w in enumerate(["good", "bad", "nice", "poor"] * 30)]
+CFG = dict(model="tiny", epochs=2, batch_size=16, learning_rate=2e-3, vocab_size=120, max_length=24,
+           checkpoint_every_steps=3, early_stopping_patience=0)
+
+
+def _weights_hash(model_dir: Path) -> str:
+    return hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_the_same_text_gives_the_same_ids_every_time():
+    first = learn_tokenizer(TEXTS, vocab_size=120).get_vocab()
+    for _ in range(3):
+        assert learn_tokenizer(TEXTS, vocab_size=120).get_vocab() == first
+
+
+def test_the_same_seed_gives_the_same_weights_in_two_processes(tiny_dataset, tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        from nlpfactory.finetune import FinetuneConfig, finetune
+        finetune(FinetuneConfig(**{CFG!r}), sys.argv[1], sys.argv[2])
+    """)
+    hashes = []
+    for n in range(2):
+        env = {**os.environ, "PYTHONHASHSEED": str(n + 1), "NLPFACTORY_CHECKPOINTS": str(tmp_path / f"ck{n}")}
+        subprocess.run([sys.executable, "-c", script, str(tiny_dataset), str(tmp_path / f"m{n}")],
+                       check=True, env=env, capture_output=True, timeout=600)
+        hashes.append(_weights_hash(tmp_path / f"m{n}"))
+    assert hashes[0] == hashes[1]
+
+
+class Killed(BaseException):
+    pass
+
+
+def test_a_killed_preset_run_resumes_to_the_uninterrupted_weights(tiny_dataset, tmp_path, monkeypatch):
+    reference = finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "reference")
+    real_fit = finetune_module.fit
+
+    def fit_killed_at_step_7(*args, **kwargs):
+        def on_metrics(metrics, step):
+            if step == 7:
+                raise Killed  # only what is on disk survives
+        return real_fit(*args, **{**kwargs, "on_metrics": on_metrics})
+
+    monkeypatch.setattr(finetune_module, "fit", fit_killed_at_step_7)
+    with pytest.raises(Killed):
+        finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "resumed")
+    checkpoint = checkpoint_dir_for("finetune", dict(FinetuneConfig(**CFG).__dict__), tiny_dataset)
+    assert (checkpoint / STATE_FILE).is_file() and (checkpoint / "tokenizer" / "tokenizer_config.json").is_file()
+    assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o700  # private to the run
+    monkeypatch.setattr(finetune_module, "fit", real_fit)
+    resumed = finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "resumed")
+    assert resumed.fit.resumed_from_step == 6
+    assert _weights_hash(tmp_path / "resumed") == _weights_hash(reference.model_dir)
+    assert not checkpoint.exists()
+
+
+def test_a_second_run_does_not_resume_from_a_live_runs_checkpoint(tmp_path):
+    folder = tmp_path / "ck"
+    first, lock = claim(folder)
+    (first / STATE_FILE).write_bytes(b"the first run's live state")
+    second, other_lock = claim(folder)
+    assert first == folder and second != folder and load_state(second) is None
+    lock.close()
+    other_lock.close()
+    again, lock = claim(folder)  # free again once the first run is gone
+    assert again == folder
+    lock.close()
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_a_planted_pickle_is_refused_not_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({"model": Payload()}))
+    with pytest.raises(CheckpointError, match=STATE_FILE) as err:
+        load_state(tmp_path)
+    assert not (tmp_path / "pwned").exists() and "fix: delete" in str(err.value)
+
+
+def test_a_damaged_checkpoint_names_its_path(tmp_path):
+    torch.save({"progress": {}}, tmp_path / STATE_FILE)
+    with pytest.raises(CheckpointError, match="lacks model") as err:
+        load_state(tmp_path)
+    assert str(tmp_path) in str(err.value)
