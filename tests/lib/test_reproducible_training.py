@@ -17,7 +17,13 @@ import torch
 import nlpfactory.finetune as finetune_module
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.tokenizer import learn_tokenizer
-from nlpfactory.train.checkpoint import STATE_FILE, CheckpointError, checkpoint_dir_for, claim, load_state
+from nlpfactory.train.checkpoint import (
+    STATE_FILE,
+    CheckpointError,
+    checkpoint_dir_for,
+    claim,
+    load_state,
+)
 
 # Latin words and numbers make pairs of equal frequency, where the merge order used to vary.
 TEXTS = [f"{w}{i} room {w} 第{i % 13}号 {i * 7}" for i, w in enumerate(["good", "bad", "nice", "poor"] * 30)]
