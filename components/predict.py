@@ -23,6 +23,7 @@ def predict(
     split: str = "test",
     precision: str = "auto",
     device: str = "auto",
+    encoding: str = "utf-8",
 ):
     """Label every row of a file or Dataset split with a model (batch inference, streamed)."""
     from nlpfactory.config import from_params

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpfactory.config import option
+from nlpfactory.data.readers import visible
 from nlpfactory.errors import InputError
 from nlpfactory.serving.onnx_predictor import PRECISIONS, open_predictor
 from nlpfactory.serving.table_stream import TableWriter, count_rows, read_chunks
@@ -30,6 +31,7 @@ class PredictConfig:
     split: str = option("test", "When the input is a Dataset folder: which split to predict.")
     precision: str = option("auto", "For an export folder: int8, fp32, or auto (int8 when the export has it).")
     device: str = option("auto", "Where to run the model: auto (a GPU when there is one), cpu or cuda.")
+    encoding: str = option("utf-8", "Text encoding of the input file, e.g. utf-8 or gb18030.")
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -97,7 +99,7 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     where, rows, counts = "line", 0, dict.fromkeys(predictor.labels, 0)
     try:
         with tqdm(total=count_rows(source), unit="rows", desc="predict", mininterval=1.0) as bar:
-            for chunk in read_chunks(source, cfg.batch_size * CHUNKS_PER_READ):
+            for chunk in read_chunks(source, cfg.batch_size * CHUNKS_PER_READ, cfg.encoding):
                 where, first_chunk = chunk.where, rows == 0
                 texts = _texts(chunk, cfg.text_column, source, bad, first_chunk)
                 texts_b = _texts(chunk, pair_column, source, bad, first_chunk) if pair_column else None
@@ -111,8 +113,6 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
         writer.close()
         if bad.count:
             raise bad.error(source, where)
-        if rows == 0:
-            raise InputError("the file has no data rows", file=str(source), fix="point at a file with rows")
         os.replace(tmp, output)
     finally:
         writer.close()
@@ -162,7 +162,7 @@ def _texts(chunk, column: str, source: Path, bad: BadRows, first_chunk: bool) ->
     texts = []
     for number, value in zip(chunk.numbers, frame[column].tolist(), strict=True):
         text = "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
-        if not text:
+        if not visible(text):  # empty, or only zero-width or control characters
             bad.add(number, column)
         texts.append(text)
     return texts

@@ -1,9 +1,6 @@
 """Read and write TSV/CSV/JSONL/Parquet tables a chunk at a time, so a file larger than
-memory streams through prediction with bounded RAM.
-
-nlpfactory.data.readers reads a whole file at once (right for preparing a Dataset); this
-module follows its conventions (format from the extension, a header line, TSV split on tabs
-with no quoting, physical line numbers, Parquet rows counted from 1) but yields chunks.
+memory streams through prediction with bounded RAM. Reading goes through the one table
+reader (nlpfactory.data.readers.open_table), so `predict` reads a file exactly as `prepare`.
 """
 
 from __future__ import annotations
@@ -15,8 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nlpfactory.data.readers import file_format
-from nlpfactory.errors import InputError
+from nlpfactory.data.readers import file_format, open_table
 
 
 class Chunk:
@@ -35,100 +31,19 @@ def count_rows(path: str | Path) -> int | None:
     return None
 
 
-def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[Chunk]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("the file does not exist", file=str(path), fix="check the path")
-    fmt = file_format(path)
-    if fmt == "parquet":
-        yield from _parquet_chunks(path, chunk_rows)
-        return
-    records = {"tsv": _tsv_records, "csv": _csv_records, "jsonl": _jsonl_records}[fmt](path)
+def read_chunks(path: str | Path, chunk_rows: int, encoding: str = "utf-8") -> Iterator[Chunk]:
+    """The rows of a table, `chunk_rows` at a time, read by the same reader (and rules) as
+    `prepare` uses: nlpfactory.data.readers.open_table."""
+    table = open_table(path, encoding=encoding)
     batch, numbers = [], []
-    for number, record in records:
+    for number, record in table.rows:
         batch.append(record)
         numbers.append(number)
         if len(batch) == chunk_rows:
-            yield Chunk(pd.DataFrame.from_records(batch), numbers, "line")
+            yield Chunk(pd.DataFrame.from_records(batch), numbers, table.where)
             batch, numbers = [], []
     if batch:
-        yield Chunk(pd.DataFrame.from_records(batch), numbers, "line")
-
-
-def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    import pyarrow.parquet as pq
-
-    start = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-        frame = batch.to_pandas()
-        yield Chunk(frame, list(range(start, start + len(frame))), "row")
-        start += len(frame)
-
-
-def _open_text(path: Path):
-    # utf-8-sig drops a byte-order mark that Windows editors put at the start.
-    return path.open("r", encoding="utf-8-sig", newline="")
-
-
-def _header(path: Path, fields: list[str], line: int) -> list[str]:
-    names = [f.strip() for f in fields]
-    if not any(names) or len(set(names)) != len(names):
-        raise InputError("the header line has empty or repeated column names", file=str(path), line=line,
-                         fix="give every column a distinct name in the first line")
-    return names
-
-
-def _tsv_records(path: Path) -> Iterator[tuple[int, dict]]:
-    names = None
-    with _open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if not line:  # only a truly empty line is skipped: "\t" is a row with empty fields
-                continue
-            values = line.split("\t")
-            if names is None:
-                names = _header(path, values, number)
-                continue
-            if len(values) != len(names):
-                raise InputError(f"the row has {len(values)} fields but the header has {len(names)}",
-                                 file=str(path), line=number,
-                                 fix="remove the extra tab inside the text, or fill in the missing field")
-            yield number, dict(zip(names, values, strict=True))
-
-
-def _csv_records(path: Path) -> Iterator[tuple[int, dict]]:
-    names = None
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        start = 1
-        for values in reader:
-            number, start = start, reader.line_num + 1  # a quoted field may span lines
-            if not values:  # an empty line; a row of empty fields stays, to be reported
-                continue
-            if names is None:
-                names = _header(path, values, number)
-                continue
-            if len(values) != len(names):
-                raise InputError(f"the row has {len(values)} fields but the header has {len(names)}",
-                                 file=str(path), line=number,
-                                 fix='quote fields that contain commas ("like, this"), or fill in the missing field')
-            yield number, dict(zip(names, values, strict=True))
-
-
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
-    with _open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"the line is not valid JSON ({err.msg})", file=str(path), line=number,
-                                 fix="write one JSON object per line") from None
-            if not isinstance(record, dict):
-                raise InputError("the line is not a JSON object", file=str(path), line=number,
-                                 fix='write one object per line, e.g. {"text": "..."}')
-            yield number, record
+        yield Chunk(pd.DataFrame.from_records(batch), numbers, table.where)
 
 
 class TableWriter:
