@@ -15,6 +15,7 @@ def prepare_data(dataset: Output[Dataset],
                  dev_ratio: float = 0.1, test_ratio: float = 0.1, seed: int = 42, dedup: bool = True,
                  encoding: str = "utf-8", max_rows: int = 0, other_domain: str = "keep",
                  domains: list = [],  # noqa: B006 - KFP takes defaults from the signature
+                 normalize_labels: bool = False,
                  pipeline_name: str = "", pipeline_run_id: str = ""):
     """Read a data file or a named corpus, check it, and split it into a Dataset."""
     from nlpfactory.config import from_params

@@ -47,7 +47,12 @@ def read_info(dataset_dir: str | Path) -> DatasetInfo:
         )
     raw = json.loads(path.read_text(encoding="utf-8"))
     known = {f.name for f in dataclasses.fields(DatasetInfo)}
-    return DatasetInfo(**{k: v for k, v in raw.items() if k in known})
+    info = DatasetInfo(**{k: v for k, v in raw.items() if k in known})
+    if len(info.labels) < 2:  # one class would train a regression head that scores 1.0
+        raise InputError(f"the Dataset has {len(info.labels)} label(s) ({', '.join(info.labels)}); "
+                         "a classifier needs at least two", file=str(path),
+                         fix="prepare the data again with rows of at least two classes")
+    return info
 
 
 def load_split(dataset_dir: str | Path, split: str) -> pd.DataFrame:

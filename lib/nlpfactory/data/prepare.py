@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import math
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -16,12 +19,13 @@ import pandas as pd
 from nlpfactory.config import option, to_dict
 from nlpfactory.data import datahub
 from nlpfactory.data.dataset import SPLITS, TASKS, DatasetInfo, load_split, write_dataset
-from nlpfactory.data.readers import FORMATS, Columns, file_format, read_file
+from nlpfactory.data.readers import FORMATS, INVISIBLE, Columns, file_format, read_file
 from nlpfactory.data.schema import SchemaField, format_schema
 from nlpfactory.data.split import check_ratios, stratified_sample, stratified_split
 from nlpfactory.errors import InputError
 
 OTHER_DOMAIN_CHOICES = ("keep", "drop")
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -44,6 +48,7 @@ class PrepareConfig:
     max_rows: int = option(0, "Keep at most this many rows, drawn evenly across labels and domains before splitting; 0 keeps all.")
     other_domain: str = option("keep", "Rows the domain keywords cannot place: keep them as domain 'other', or drop them.")
     domains: list = option([], "Keep only these domains, e.g. hotel,laptop,book; empty keeps all.")
+    normalize_labels: bool = option(False, "Merge labels that differ only in letter case or number format (NEG/neg, 1/1.0) into their most common spelling; off, such labels are an error.")
 
     def __post_init__(self):
         # Numbers inside list parameters arrive from KFP as floats (1 -> 1.0).
@@ -92,6 +97,7 @@ def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path, *, overwrite: bo
     kept["after_domains"] = len(frame)
     given = {split: _read_given(cfg, path) for split, path in
              (("dev", cfg.dev_file), ("test", cfg.test_file)) if path}
+    frame, given = _one_spelling_per_label(cfg, frame, given)
     if cfg.dedup:
         frame = drop_duplicates(frame)
         kept["after_dedup"] = len(frame)
@@ -101,10 +107,12 @@ def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path, *, overwrite: bo
     if frame.empty:
         raise InputError("no rows are left to train on", file=cfg.data_source,
                          fix="check --domains / --other-domain, or the data itself")
+    _check_classes(cfg, frame)
     frame = stratified_sample(frame, cfg.max_rows, cfg.seed)
     kept["after_max_rows"] = len(frame)
-    splits = stratified_split(frame, 0.0 if "dev" in given else cfg.dev_ratio,
-                              0.0 if "test" in given else cfg.test_ratio, cfg.seed)
+    ratios = {"dev": 0.0 if "dev" in given else cfg.dev_ratio, "test": 0.0 if "test" in given else cfg.test_ratio}
+    splits = stratified_split(frame, ratios["dev"], ratios["test"], cfg.seed)
+    _warn_thin_splits(frame, splits, ratios)
     for split, (given_frame, given_source) in given.items():
         splits[split] = given_frame
         source[f"{split}_file"] = given_source
@@ -150,6 +158,63 @@ def _read_given(cfg: PrepareConfig, path: str) -> tuple[pd.DataFrame, dict]:
     return frame, _file_source(Path(path))
 
 
+def label_key(label: str):
+    """Labels with the same key differ only in letter case or number format (NEG/neg, 1/1.0)."""
+    try:
+        number = float(label)
+    except ValueError:
+        return ("name", label.casefold())
+    return ("number", number) if math.isfinite(number) else ("name", label.casefold())
+
+
+def _one_spelling_per_label(cfg: PrepareConfig, frame: pd.DataFrame, given: dict) -> tuple:
+    """Labels that differ only in case or number format are an error naming them, or, with
+    normalize_labels, merged into their most common spelling."""
+    if cfg.labels:  # the allowed names are listed: any other spelling was already an error
+        return frame, given
+    counts = pd.concat([frame["label"], *(f["label"] for f, _ in given.values())]).value_counts()
+    groups: dict = {}
+    for label in sorted(counts.index):
+        groups.setdefault(label_key(label), []).append(label)
+    variants = [g for g in groups.values() if len(g) > 1]
+    if not variants:
+        return frame, given
+    shown = "; ".join(", ".join(f"{name!r} ({counts[name]} rows)" for name in g) for g in variants)
+    if not cfg.normalize_labels:
+        raise InputError(f"some labels differ only in letter case or number format: {shown}",
+                         file=cfg.data_source, column="label",
+                         fix="correct the labels in the file, or pass --normalize-labels true to merge "
+                             "each group into its most common spelling")
+    spelling = {name: max(g, key=lambda n: (counts[n], [-ord(c) for c in n])) for g in variants for name in g}
+    log.warning("merged labels that differ only in case or number format: %s", shown)
+
+    def merged(f: pd.DataFrame) -> pd.DataFrame:
+        return f.assign(label=f["label"].map(lambda name: spelling.get(name, name)))
+
+    return merged(frame), {split: (merged(f), src) for split, (f, src) in given.items()}
+
+
+def _check_classes(cfg: PrepareConfig, frame: pd.DataFrame) -> None:
+    found = sorted(set(frame["label"]))
+    if len(found) < 2:
+        raise InputError(f"every row has the label {found[0]!r}: a classifier needs at least two classes",
+                         file=cfg.data_source, column="label",
+                         fix="add rows of the other classes, or check --label-col")
+
+
+def _warn_thin_splits(frame: pd.DataFrame, splits: dict, ratios: dict) -> None:
+    """A dev or test split of one class, or a class too small to reach one, measures little."""
+    for split, ratio in ratios.items():
+        if ratio <= 0:
+            continue
+        missing = sorted(set(frame["label"]) - set(splits[split]["label"]))
+        if missing:
+            log.warning("the %s split has no rows of %s: those classes have too few rows for a "
+                        "%s ratio of %s", split, ", ".join(map(repr, missing)), split, ratio)
+        if len(splits[split]) and splits[split]["label"].nunique() == 1:
+            log.warning("the %s split holds only one class; its scores will say little", split)
+
+
 def _check_task(cfg: PrepareConfig, frame: pd.DataFrame) -> None:
     if cfg.resolved_task == "pair_classification" and "text_b" not in frame.columns:
         raise InputError("a pair_classification task needs a second text column",
@@ -184,19 +249,33 @@ def _text_key(frame: pd.DataFrame) -> list[str]:
     return [c for c in ("text", "text_b") if c in frame.columns]
 
 
+def dedup_text(text: str) -> str:
+    """The form under which two texts count as the same: Unicode-compatible forms folded
+    (full-width punctuation and letters), invisible characters and spaces removed, case
+    folded. Only the comparison uses it; the rows keep their text as written."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in folded if unicodedata.category(c) not in INVISIBLE).casefold()
+
+
+def _dedup_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: frame[c].map(dedup_text) for c in _text_key(frame)})
+
+
 def drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Keep the first of rows with the same text(s); drop every copy of a text that carries
-    different labels, since no one can tell which label is right."""
-    key = _text_key(frame)
-    conflicting = frame.groupby(key)["label"].transform("nunique") > 1
-    return frame[~conflicting].drop_duplicates(subset=key, keep="first").reset_index(drop=True)
+    """Keep the first of rows with the same text(s) (see dedup_text); drop every copy of a
+    text that carries different labels, since no one can tell which label is right."""
+    keys = _dedup_keys(frame)
+    columns = list(keys.columns)
+    conflicting = keys.assign(label=frame["label"]).groupby(columns)["label"].transform("nunique") > 1
+    first = ~keys.duplicated(keep="first")
+    return frame[first & ~conflicting].reset_index(drop=True)
 
 
 def drop_overlap(frame: pd.DataFrame, held_out: list[pd.DataFrame]) -> pd.DataFrame:
-    """Drop rows whose text(s) also appear in a given dev/test file, so evaluation is honest."""
-    key = _text_key(frame)
-    seen = set(pd.concat([h[key] for h in held_out]).itertuples(index=False, name=None))
-    mine = frame[key].itertuples(index=False, name=None)
+    """Drop rows whose text(s) also appear in a given dev/test file (see dedup_text), so
+    evaluation is honest."""
+    seen = set(pd.concat([_dedup_keys(h) for h in held_out]).itertuples(index=False, name=None))
+    mine = _dedup_keys(frame).itertuples(index=False, name=None)
     return frame[[row not in seen for row in mine]].reset_index(drop=True)
 
 
