@@ -6,6 +6,11 @@ import dataclasses
 import datetime as dt
 import inspect
 import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
 import typing
 import warnings
 from pathlib import Path
@@ -68,7 +73,9 @@ def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Pat
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = Path(output_root).resolve() / f"{name}-{stamp}"
     root.mkdir(parents=True, exist_ok=True)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
+    workspace = Path(tempfile.mkdtemp(prefix="kfp-workspace-"))  # kfp's own would be left behind
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
+               workspace_root=str(workspace), raise_on_error=True)
     # This environment *is* the image's environment (same package), so kfp's warning that the
     # base image is not a plain Python image does not apply here.
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
@@ -78,9 +85,92 @@ def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Pat
     from nlpfactory.tracking import tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
-    task = pipeline_fn(**arguments)
+    # Signal handlers belong to the main thread (the studio may run a pipeline in another).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        task = pipeline_fn(**arguments)
+    except KeyboardInterrupt as err:
+        stopped = stop_children()
+        raise type(err)(f"pipeline {name!r} stopped ({stopped} task process(es) ended). Run the "
+                        "same command again to resume: finished tasks are in "
+                        f"{root}, and a training task starts from its last checkpoint") from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(workspace, ignore_errors=True)
+        _remove_leftovers(root)
     output = getattr(task, "output", None) if task is not None and len(task.outputs) == 1 else None
     return LocalRun(name, root, output if isinstance(output, str) else "")
+
+
+def _terminate(signum, frame):
+    from nlpfactory.errors import Terminated
+
+    raise Terminated
+
+
+def _children(pid: int) -> list[int]:
+    """Every process below `pid` (the task subprocesses kfp started, and theirs), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that just ended
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_children(grace_s: float = 5.0) -> int:
+    """End the task subprocesses: a task left running would keep writing a checkpoint that
+    the next run resumes into. SIGTERM first, SIGKILL for any still alive after `grace_s`."""
+    children = _children(os.getpid())
+    pending = children
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pending:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while pending and time.monotonic() < deadline:
+            pending = [pid for pid in pending if _running(pid)]
+            time.sleep(0.1)
+        if not pending:
+            break
+    return len(children)
+
+
+def _running(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our own child: collect it so it is not a zombie
+        if reaped:
+            return False
+    except ChildProcessError:
+        pass  # a grandchild: its parent collects it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and ") Z " in state.read_text())
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Half-written task outputs (.*.partial-* folders of a killed task) and empty folders."""
+    for partial in root.rglob(".*.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
 
 
 def _absolute_uri(uri: str) -> str:

@@ -26,5 +26,9 @@ class InputError(NlpFactoryError, ValueError):
         super().__init__(msg)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`), raised like Ctrl-C so that clean-ups run and no half output stays."""
+
+
 class ModelNotFoundError(NlpFactoryError, FileNotFoundError):
     """A model name that is neither a preset, a local folder, nor a reachable hub id."""

@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
-from nlpfactory.errors import NlpFactoryError
+from nlpfactory.errors import NlpFactoryError, Terminated
 
 # Library command groups, in the order `--help` lists them.
 COMMAND_MODULES = [
@@ -51,11 +52,20 @@ def main(argv: list[str] | None = None, extra_modules: list[str] = ()) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if args.command != "serve":  # the server stops gracefully on SIGTERM by itself
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args) or 0
     except NlpFactoryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as err:  # Ctrl-C or kill: the clean-ups ran on the way here
+        print(f"\ninterrupted{': ' + str(err) if str(err) else ''}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ def register(subparsers) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from nlpfactory.errors import InputError
     from nlpfactory.serving.server import serve
 
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is not a TCP port", column="port",
+                         fix="use a port from 1 to 65535 (0 picks a free one)")
     serve(from_args(ServeConfig, args), args.model)
     return 0

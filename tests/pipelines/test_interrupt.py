@@ -1,0 +1,73 @@
+"""Ctrl-C or kill of `nlpfactory run` stops the task processes, says how to resume, exits
+130 (143 for kill) without a traceback, and leaves no empty folders or kfp workspace."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from nlpfactory.pipelines import local, registry
+
+
+def test_an_interrupted_run_stops_its_tasks_and_cleans_up(tmp_path, monkeypatch):
+    started = {}
+    workspaces_before = set(Path(tempfile.gettempdir()).glob("kfp-workspace-*"))
+
+    def pipeline():
+        started["task"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        run_root = next(tmp_path.iterdir())
+        (run_root / "pipeline-run" / "finetune").mkdir(parents=True)
+        (run_root / "pipeline-run" / "finetune" / ".model.partial-x").mkdir()
+        raise KeyboardInterrupt  # what Ctrl-C raises while kfp waits for the task
+
+    monkeypatch.setattr(registry, "get", lambda name: pipeline)
+    with pytest.raises(KeyboardInterrupt, match="Run the same command again to resume"):
+        local.run_local("finetune", {}, tmp_path)
+    assert started["task"].poll() is not None  # the task process was ended, not left running
+    assert not list(tmp_path.iterdir())  # no empty task folders, no half outputs
+    assert set(Path(tempfile.gettempdir()).glob("kfp-workspace-*")) <= workspaces_before
+
+
+def test_ctrl_c_exits_130_with_a_message_not_a_traceback(monkeypatch, capsys):
+    from nlpfactory.pipelines import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("pipeline 'finetune' stopped")
+
+    monkeypatch.setattr(local, "run_local", interrupted)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["run", "finetune"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err = capsys.readouterr().err
+    assert "interrupted: pipeline 'finetune' stopped" in err and "Traceback" not in err
+
+
+def test_kill_runs_the_clean_ups_and_exits_143(tmp_path, monkeypatch):
+    """SIGTERM used to end the process at once, leaving `.partial` files behind."""
+    import nlpfactory.data.prepare as prepare
+    from nlpfactory.cli import main
+
+    partial = tmp_path / "out.partial"
+
+    def killed_midway(cfg, output_dir, overwrite=False):
+        partial.write_text("half")
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        finally:
+            partial.unlink()
+
+    monkeypatch.setattr(prepare, "prepare_dataset", killed_midway)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["data", "prepare", "--output", str(tmp_path / "out")]) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not partial.exists()
