@@ -114,3 +114,17 @@ def test_a_damaged_checkpoint_names_its_path(tmp_path):
     with pytest.raises(CheckpointError, match="lacks model") as err:
         load_state(tmp_path)
     assert str(tmp_path) in str(err.value)
+
+
+def test_a_model_folder_with_a_pickle_payload_is_a_message(tmp_path, monkeypatch):
+    from nlpfactory.errors import InputError
+    from nlpfactory.models.load import load_model, save_model
+
+    monkeypatch.chdir(tmp_path)
+    model, tokenizer, _ = load_model("tiny", num_labels=2, texts=["好的", "坏的"], vocab_size=50)
+    save_model(model, tokenizer, tmp_path / "m")
+    (tmp_path / "m" / "model.safetensors").unlink()
+    (tmp_path / "m" / "pytorch_model.bin").write_bytes(pickle.dumps({"w": Payload()}))
+    with pytest.raises(InputError, match="refused") as err:
+        load_model(str(tmp_path / "m"), num_labels=2)
+    assert str(tmp_path / "m") in str(err.value) and not (tmp_path / "pwned").exists()

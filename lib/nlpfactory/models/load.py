@@ -8,10 +8,11 @@ folders and hub ids, so a folder written by a preset exercises the same code pat
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from nlpfactory.errors import ModelNotFoundError
+from nlpfactory.errors import InputError, ModelNotFoundError
 from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 from nlpfactory.models.tokenizer import learn_tokenizer
 
@@ -86,6 +87,11 @@ def load_model(
         model = _auto_class(head).from_pretrained(
             source, ignore_mismatched_sizes=bool(kwargs), **kwargs, **extra
         )
+    except pickle.UnpicklingError:
+        raise InputError("a weights file in the model holds Python objects beyond plain tensors; "
+                         "loading it could run code, so it was refused", file=str(source),
+                         fix="save the model as safetensors (save_pretrained(..., safe_serialization=True)) "
+                             "from a source you trust") from None
     except OSError as err:
         if origin == "folder":
             raise ModelNotFoundError(f"{folder}: could not load the model: {err}") from err
