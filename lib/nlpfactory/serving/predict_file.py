@@ -127,7 +127,6 @@ def check_output_file(output: Path, source: Path) -> None:
     from nlpfactory.atomic import make_parent
     from nlpfactory.serving.table_stream import file_format
 
-    file_format(output)  # an unknown extension is an error now, not after the model ran
     if output.resolve() == source.resolve():
         raise InputError("the output is the input file; predicting would overwrite it",
                          file=str(output), fix="write the predictions to a new file")
@@ -140,6 +139,7 @@ def check_output_file(output: Path, source: Path) -> None:
                 raise InputError(f"{parent} is a file, so it cannot hold the output", file=str(output),
                                  fix="choose an output path inside a folder")
             break
+    file_format(output)  # an unknown extension is an error now, not after the model ran
     make_parent(output)
 
 
