@@ -5,16 +5,17 @@ resume learned a new tokenizer, two runs shared a checkpoint, checkpoints were u
 import hashlib
 import os
 import pickle
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-import nlpfactory.finetune as finetune_module
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.tokenizer import learn_tokenizer
 from nlpfactory.train.checkpoint import (
@@ -56,29 +57,36 @@ def test_the_same_seed_gives_the_same_weights_in_two_processes(tiny_dataset, tmp
     assert hashes[0] == hashes[1]
 
 
-class Killed(BaseException):
-    pass
+SLOW_FINETUNE = textwrap.dedent(f"""
+    import sys, time
+    import nlpfactory.train.loop as loop
+    from nlpfactory.finetune import FinetuneConfig, finetune
+    real_collate = loop.collate
+    def slow_collate(*args, **kwargs):  # slow enough to be killed mid-run; the numbers are unchanged
+        time.sleep(0.3)
+        return real_collate(*args, **kwargs)
+    loop.collate = slow_collate
+    finetune(FinetuneConfig(**{CFG!r}), sys.argv[1], sys.argv[2])
+""")
 
 
-def test_a_killed_preset_run_resumes_to_the_uninterrupted_weights(tiny_dataset, tmp_path, monkeypatch):
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tiny_dataset, tmp_path):
     reference = finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "reference")
-    real_fit = finetune_module.fit
-
-    def fit_killed_at_step_7(*args, **kwargs):
-        def on_metrics(metrics, step):
-            if step == 7:
-                raise Killed  # only what is on disk survives
-        return real_fit(*args, **{**kwargs, "on_metrics": on_metrics})
-
-    monkeypatch.setattr(finetune_module, "fit", fit_killed_at_step_7)
-    with pytest.raises(Killed):
-        finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "resumed")
     checkpoint = checkpoint_dir_for("finetune", dict(FinetuneConfig(**CFG).__dict__), tiny_dataset)
-    assert (checkpoint / STATE_FILE).is_file() and (checkpoint / "tokenizer" / "tokenizer_config.json").is_file()
+    child = subprocess.Popen([sys.executable, "-c", SLOW_FINETUNE, str(tiny_dataset), str(tmp_path / "resumed")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not (checkpoint / STATE_FILE).is_file() and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL and (checkpoint / STATE_FILE).is_file()
+    assert (checkpoint / "tokenizer" / "tokenizer_config.json").is_file()
     assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o700  # private to the run
-    monkeypatch.setattr(finetune_module, "fit", real_fit)
     resumed = finetune(FinetuneConfig(**CFG), tiny_dataset, tmp_path / "resumed")
-    assert resumed.fit.resumed_from_step == 6
+    assert resumed.fit.resumed_from_step > 0
     assert _weights_hash(tmp_path / "resumed") == _weights_hash(reference.model_dir)
     assert not checkpoint.exists()
 
