@@ -8,11 +8,15 @@ Reports peak RSS in MB and as a multiple of the file size.
 
     python bench/prepare_memory.py            # a 200 MB file, ~3 minutes on 2 cores
     python bench/prepare_memory.py --mb 50    # quicker
+    # also the prepare of another version of the library, e.g. before a change:
+    git archive main lib/nlpfactory | tar -x -C /tmp/before
+    python bench/prepare_memory.py --compare-src /tmp/before/lib
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -44,24 +48,32 @@ def write_file(path: Path, megabytes: int) -> int:
     return i
 
 
-def peak_rss_mb(code: str, *args: str) -> float:
+def peak_rss_mb(code: str, *args: str, src: str = "") -> float:
     probe = (f"{code}\nimport resource, sys\n"
              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": src} if src else None  # PYTHONPATH comes before the editable install
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True,
+                          env=env)
     return float(done.stderr.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="Size of the generated TSV in MB.")
+    parser.add_argument("--compare-src", default="", help="A folder holding another nlpfactory package "
+                        "(e.g. the code before a change) whose prepare is measured too.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "reviews.tsv"
         rows = write_file(data, args.mb)
         size = data.stat().st_size / 1e6
         results = []
-        for name, code in PROBES.items():
-            rss = peak_rss_mb(code, str(data), str(Path(tmp) / "out"))
+        probes = [(name, code, "") for name, code in PROBES.items()]
+        if args.compare_src:
+            probes.append((f"data prepare of {args.compare_src}", PROBES["nlpfactory data prepare"], args.compare_src))
+        for name, code, src in probes:
+            out = Path(tmp) / f"out{len(results)}"
+            rss = peak_rss_mb(code, str(data), str(out), src=src)
             results.append({"what": name, "peak_rss_mb": round(rss), "x_file_size": round(rss / size, 2)})
     print(f"file: {size:.0f} MB, {rows} rows")
     print_table(results, ["what", "peak_rss_mb", "x_file_size"])

@@ -22,7 +22,8 @@ from nlpfactory.errors import InputError
 MARKER = ".nlpfactory-output"
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -88,7 +89,7 @@ def atomic_dir(target: str | os.PathLike, *, inputs: Iterable[str | os.PathLike 
     check_output_dir(target, inputs, overwrite)
     make_parent(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; an output is an ordinary folder
+    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; an output is an ordinary folder
     try:
         yield tmp
         files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlpfactory.atomic import umask
 from nlpfactory.config import option
 from nlpfactory.data.readers import visible
 from nlpfactory.errors import InputError
@@ -94,6 +95,7 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it private; the predictions are an ordinary file
     writer = TableWriter(tmp, fmt_path=output)
     bad = BadRows()
     where, rows, counts = "line", 0, dict.fromkeys(predictor.labels, 0)

@@ -1,6 +1,9 @@
 """predict/export/serve: outputs that would destroy something are refused, and bad input is a
 message (it used to be a traceback or a `.partial` file left behind)."""
 
+import os
+import stat
+
 import pytest
 
 from nlpfactory.cli import main
@@ -50,6 +53,9 @@ def test_predict_reads_a_gbk_file_with_encoding_and_says_so_without(built, tmp_p
     assert main(["predict", "--model", str(export_dir), "--input", str(source),
                  "--output", str(tmp_path / "o.tsv"), "--encoding", "gb18030"]) == 0
     assert len((tmp_path / "o.tsv").read_text(encoding="utf-8").splitlines()) == 3
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "o.tsv").stat().st_mode) == 0o666 & ~mask  # not private
 
 
 def test_predict_counts_invisible_texts_as_empty(built, tmp_path, capsys):
