@@ -265,9 +265,11 @@ def _dedup_keys(frame: pd.DataFrame) -> pd.DataFrame:
     different texts is about as likely as 2**-100 at a million rows)."""
     columns = _text_key(frame)
     digests = bytearray()
-    for values in zip(*(frame[c].tolist() for c in columns), strict=True):
-        key = "\x1f".join(dedup_text(v) for v in values)
-        digests += hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+    for start in range(0, len(frame), 65536):  # a slice at a time as Python strings
+        part = frame.iloc[start:start + 65536]
+        for values in zip(*(part[c].tolist() for c in columns), strict=True):
+            key = "\x1f".join(dedup_text(v) for v in values)
+            digests += hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
     pairs = np.frombuffer(bytes(digests), dtype=np.int64).reshape(-1, 2)
     return pd.DataFrame({"key_a": pairs[:, 0], "key_b": pairs[:, 1]}, index=frame.index)
 

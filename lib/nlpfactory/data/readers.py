@@ -80,7 +80,8 @@ def open_table(path: str | Path, *, encoding: str = "utf-8", schema: str = "") -
     """The one reader of users' tables, for `prepare` and `predict` alike (one set of rules):
 
     - the format comes from the extension; text is decoded line by line in `encoding` (a
-      byte-order mark at the start is dropped), so a file of any size streams;
+      byte-order mark at the start is dropped), so a file of any size streams (UTF-8,
+      GB18030, Big5 and the like; not UTF-16, where a line end is not the byte "\\n");
     - a line ends at "\\n" (a "\\r" just before it belongs to the line end; any other "\\r" is
       part of the text);
     - a blank line (nothing but spaces) is skipped; a line of empty fields is a row;
@@ -126,10 +127,14 @@ def _codec(encoding: str) -> str:
     import codecs
 
     try:
-        return codecs.lookup(encoding).name
+        name = codecs.lookup(encoding).name
     except LookupError:
         raise InputError(f"{encoding!r} is not an encoding Python knows", column="encoding",
                          fix="use a codec name such as utf-8, gb18030 or big5") from None
+    if name.startswith(("utf-16", "utf-32")):  # a line end is not the byte \n there
+        raise InputError(f"files in {name} are not read line by line", column="encoding",
+                         fix="re-save the file as UTF-8 (or GB18030)")
+    return name
 
 
 def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:

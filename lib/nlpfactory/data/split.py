@@ -28,16 +28,17 @@ def stratified_split(frame: pd.DataFrame, dev_ratio: float, test_ratio: float,
     """Split into train/dev/test by ratio within each group; every group keeps at least one
     row in train (a tiny group may get no dev or test rows)."""
     check_ratios(dev_ratio, test_ratio)
-    chosen: dict[str, list[int]] = {"train": [], "dev": [], "test": []}
+    chosen: dict[str, list[np.ndarray]] = {"train": [], "dev": [], "test": []}
     for key, positions in _groups(frame):
         order = _shuffled(positions, seed, key, purpose="split")
         n = len(order)
         n_test = min(_share(n, test_ratio), n - 1)
         n_dev = min(_share(n, dev_ratio), n - 1 - n_test)
-        chosen["test"] += order[:n_test]
-        chosen["dev"] += order[n_test:n_test + n_dev]
-        chosen["train"] += order[n_test + n_dev:]
-    return {name: frame.iloc[sorted(rows)].reset_index(drop=True) for name, rows in chosen.items()}
+        chosen["test"].append(order[:n_test])
+        chosen["dev"].append(order[n_test:n_test + n_dev])
+        chosen["train"].append(order[n_test + n_dev:])
+    return {name: frame.iloc[np.sort(np.concatenate(rows or [np.empty(0, np.int64)]))].reset_index(drop=True)
+            for name, rows in chosen.items()}
 
 
 def stratified_sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -47,10 +48,8 @@ def stratified_sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     groups = dict(_groups(frame))
     take = _allocate({key: len(rows) for key, rows in groups.items()}, n)
-    rows: list[int] = []
-    for key, positions in groups.items():
-        rows += _shuffled(positions, seed, key, purpose="sample")[:take[key]]
-    return frame.iloc[sorted(rows)].reset_index(drop=True)
+    rows = [_shuffled(positions, seed, key, purpose="sample")[:take[key]] for key, positions in groups.items()]
+    return frame.iloc[np.sort(np.concatenate(rows))].reset_index(drop=True)
 
 
 def check_ratios(dev_ratio: float, test_ratio: float) -> None:
@@ -60,17 +59,17 @@ def check_ratios(dev_ratio: float, test_ratio: float) -> None:
                          fix="use ratios of 0 or more that add up to less than 1, e.g. 0.1 and 0.1")
 
 
-def _groups(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
-    keys = stratum_keys(frame).to_numpy()
-    by_key: dict[str, list[int]] = {}
-    for position, key in enumerate(keys):
-        by_key.setdefault(key, []).append(position)
-    return sorted(by_key.items())
+def _groups(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """(group, row positions in file order), sorted by group; positions as int arrays, since a
+    Python list of a large file's positions took more memory than its text."""
+    keys = stratum_keys(frame).reset_index(drop=True)
+    return sorted((str(key), np.asarray(positions, dtype=np.int64))
+                  for key, positions in keys.groupby(keys, sort=False).indices.items())
 
 
-def _shuffled(positions: list[int], seed: int, key: str, purpose: str) -> list[int]:
+def _shuffled(positions: np.ndarray, seed: int, key: str, purpose: str) -> np.ndarray:
     rng = np.random.default_rng([seed, zlib.crc32(f"{purpose}:{key}".encode())])
-    return [positions[i] for i in rng.permutation(len(positions))]
+    return positions[rng.permutation(len(positions))]
 
 
 def _share(n: int, ratio: float) -> int:
