@@ -88,7 +88,11 @@ def atomic_dir(target: str | os.PathLike, *, inputs: Iterable[str | os.PathLike 
     target = Path(target)
     check_output_dir(target, inputs, overwrite)
     make_parent(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as err:
+        raise InputError(f"cannot write in {target.parent} ({err.strerror})", file=str(target),
+                         fix="choose an output path in a folder you can write to") from None
     os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; an output is an ordinary folder
     try:
         yield tmp

@@ -77,6 +77,12 @@ def test_an_unwritable_output_is_a_message_not_a_traceback(project, tmp_path, ca
     assert "error:" in capsys.readouterr().err
 
 
+def test_an_output_in_a_system_folder_is_a_message(project, capsys):
+    assert main(["data", "prepare", "--input", str(project / "raw.tsv"), "--output", "/proc/x"]) == 1
+    err = capsys.readouterr().err
+    assert "/proc/x" in err and "fix:" in err
+
+
 def test_output_folders_get_ordinary_permissions(tmp_path):
     old = os.umask(0o022)
     try:

@@ -92,7 +92,11 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     check_output_file(output, source)
     predictor = open_predictor(model_dir, cfg.device, cfg.precision, cfg.batch_size)
     pair_column = cfg.text_b_column or ("text_b" if "text_b" in predictor.card.get("text_columns", []) else "")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+    except OSError as err:
+        raise InputError(f"cannot write in {output.parent} ({err.strerror})", file=str(output),
+                         fix="choose an output path in a folder you can write to") from None
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it private; the predictions are an ordinary file

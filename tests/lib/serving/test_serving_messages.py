@@ -31,7 +31,8 @@ def test_export_refuses_to_write_over_its_model(built, capsys):
 @pytest.mark.parametrize("output, message", [("out.py", "cannot tell the format"),
                                              ("in.tsv", "is the input file"),
                                              (".", "is a folder"),
-                                             ("in.tsv/out.tsv", "is a file, so it cannot hold")])
+                                             ("in.tsv/out.tsv", "is a file, so it cannot hold"),
+                                             ("/proc/x.tsv", "cannot write in /proc")])
 def test_predict_output_problems_are_messages_before_any_work(built, review_file, monkeypatch, capsys,
                                                              output, message):
     _, export_dir, _ = built
