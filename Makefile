@@ -10,7 +10,7 @@ IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
 TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: setup studio-assets test test-fast demo specs pipelines image image-gpu bench lint clean
+.PHONY: setup studio-assets test test-fast demo specs pipelines engine base-image image image-gpu bench lint clean
 
 # The studio's assets need npm; without it setup still succeeds and `nlpfactory studio` says how to fetch them.
 setup: $(VENV)/.installed
@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest -q
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not datahub"
+	$(PY) -m pytest -q -m "not slow and not datahub and not docker"
 
 demo: setup
 	$(VENV)/bin/nlpfactory run finetune --local \
@@ -46,11 +46,23 @@ specs: setup
 pipelines: setup
 	$(PY) -m nlpfactory.pipelines.compile pipelines
 
-image:
-	docker build -f docker/Dockerfile -t $(IMAGE) .
+# Where the image build takes torch from: pytorch (its CPU index), pypi, an index URL or a
+# wheel folder; and its base image (empty: python:3.11-slim if it can be had, else the local
+# Debian one that `make base-image` makes).
+TORCH_SOURCE ?= pytorch
+BASE_IMAGE ?=
 
-image-gpu:
-	docker build -f docker/Dockerfile --build-arg TORCH_VARIANT=cuda -t $(IMAGE)-gpu .
+engine:
+	bash docker/local-engine.sh engine
+
+base-image: engine
+	bash docker/local-engine.sh base
+
+image: setup
+	$(VENV)/bin/nlpfactory image build --tag $(IMAGE) --torch-source $(TORCH_SOURCE) $(if $(BASE_IMAGE),--base $(BASE_IMAGE))
+
+image-gpu: setup
+	$(VENV)/bin/nlpfactory image build --gpu --tag $(IMAGE)-gpu --torch-source $(if $(filter pytorch,$(TORCH_SOURCE)),pypi,$(TORCH_SOURCE)) $(if $(BASE_IMAGE),--base $(BASE_IMAGE))
 
 bench: setup
 	$(PY) bench/train_throughput.py
@@ -58,6 +70,8 @@ bench: setup
 	$(PY) bench/fewshot.py
 	$(PY) bench/inference.py
 	$(PY) bench/studio_page.py
+	$(PY) bench/pipeline_overhead.py
+	$(PY) bench/ddp_scaling.py
 
 lint: setup
 	$(VENV)/bin/ruff check lib components pipelines tests bench

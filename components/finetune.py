@@ -18,6 +18,7 @@ def finetune(
     model: str = "small",
     vocab_size: int = 8000,
     metric: str = "accuracy",
+    nproc_per_node: int = 1,
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 5e-5,

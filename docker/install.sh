@@ -6,7 +6,11 @@
 #
 #   torch    install torch $TORCH_VERSION: the CPU wheel (TORCH_VARIANT=cpu, from PyTorch's
 #            CPU index) or the CUDA one (TORCH_VARIANT=cuda: PyPI's Linux wheel, which brings
-#            its CUDA libraries with it; the node needs only the NVIDIA driver)
+#            its CUDA libraries with it; the node needs only the NVIDIA driver).
+#            TORCH_INDEX (an index URL, or "pypi") or TORCH_FIND_LINKS (a URL or folder of
+#            wheel files) say where from instead, for mirrors and air-gapped builds.
+#   deps     install nlpfactory's dependencies as $SRC/pyproject.toml lists them (its own image
+#            layer, so a change of the source alone does not reinstall them)
 #   project  install nlpfactory: $PROJECT, a wheel or folder (default $SRC, the folder
 #            above this script)
 #   check    every module of the source tree is installed, and (without --no-deps) each
@@ -17,7 +21,8 @@
 #              prebuilt wheel as PROJECT): a quick packaging check in a fresh virtualenv
 #
 # Environment: PYTHON (default python3), TORCH_VARIANT (cpu), TORCH_VERSION (2.13.0, the
-# version CI tests with), SRC, PROJECT.
+# version CI tests with), TORCH_INDEX, TORCH_FIND_LINKS, BUILD_CA_URL (a CA bundle that pip
+# trusts for this call only; fetched to a temporary file, removed after), SRC, PROJECT.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
@@ -26,6 +31,9 @@ TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 SRC="${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 PROJECT="${PROJECT:-$SRC}"
 TORCH_CPU_INDEX="https://download.pytorch.org/whl/cpu"
+TORCH_INDEX="${TORCH_INDEX:-}"
+TORCH_FIND_LINKS="${TORCH_FIND_LINKS:-}"
+BUILD_CA_URL="${BUILD_CA_URL:-}"
 
 dry_run=0
 no_deps=0
@@ -45,15 +53,54 @@ run() {
     fi
 }
 
+# The pip options that say where torch comes from.
+torch_source() {
+    if [[ -n $TORCH_FIND_LINKS ]]; then
+        # The wheel folder first; torch's own requirements still come from the index.
+        printf '%s\n' --find-links "$TORCH_FIND_LINKS"
+    elif [[ $TORCH_INDEX == pypi ]]; then
+        :
+    elif [[ -n $TORCH_INDEX ]]; then
+        printf '%s\n' --index-url "$TORCH_INDEX"
+    elif [[ $TORCH_VARIANT == cpu ]]; then
+        printf '%s\n' --index-url "$TORCH_CPU_INDEX"
+    fi
+}
+
 install_torch() {
     case "$TORCH_VARIANT" in
-        cpu) run "$PYTHON" -m pip install --index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION" ;;
-        cuda) run "$PYTHON" -m pip install "torch==$TORCH_VERSION" ;;
+        cpu | cuda) ;;
         *)
             echo "install.sh: TORCH_VARIANT must be cpu or cuda, not '$TORCH_VARIANT'" >&2
             exit 2
             ;;
     esac
+    local source=()
+    mapfile -t source < <(torch_source)
+    # A CPU wheel from a folder or mirror is version 2.13.0+cpu; ask for that exact build so
+    # an index that also has the CUDA 2.13.0 cannot win.
+    local wanted="torch==$TORCH_VERSION"
+    if [[ $TORCH_VARIANT == cpu && $TORCH_INDEX != pypi && $TORCH_VERSION != *+* ]]; then
+        wanted="torch==$TORCH_VERSION+cpu"
+    fi
+    run "$PYTHON" -m pip install "${source[@]}" "$wanted"
+}
+
+# Trust BUILD_CA_URL's bundle for the pip calls of this script only.
+fetch_build_ca() {
+    [[ -n $BUILD_CA_URL ]] || return 0
+    BUILD_CA=$(mktemp)
+    trap 'rm -f "$BUILD_CA"' EXIT
+    "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+        "$BUILD_CA_URL" "$BUILD_CA"
+    export PIP_CERT="$BUILD_CA"
+}
+
+install_deps() {
+    local deps=()
+    mapfile -t deps < <("$PYTHON" -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$SRC/pyproject.toml")
+    run "$PYTHON" -m pip install "${deps[@]}"
 }
 
 install_project() {
@@ -126,6 +173,11 @@ if import_all:
     if (torch.version.cuda is not None) != (variant == "cuda"):
         sys.exit(f"check: asked for the {variant} torch, got {torch.__version__} "
                  f"(CUDA {torch.version.cuda})")
+    if variant == "cpu":
+        cuda_libs = sorted(d.metadata["Name"] for d in importlib.metadata.distributions()
+                           if d.metadata["Name"].lower().startswith(("nvidia-", "triton")))
+        if cuda_libs:
+            sys.exit("check: the CPU image carries CUDA libraries: " + ", ".join(cuda_libs))
     print(f"check: torch {torch.__version__} ({variant})")
 PY
 }
@@ -135,7 +187,7 @@ while (($#)); do
         --dry-run) dry_run=1 ;;
         --no-deps) no_deps=1 ;;
         -h | --help) usage 0 ;;
-        torch | project | check) steps+=("$1") ;;
+        torch | deps | project | check) steps+=("$1") ;;
         *)
             echo "install.sh: unknown argument '$1'" >&2
             usage 2 >&2
@@ -144,10 +196,12 @@ while (($#)); do
     shift
 done
 ((${#steps[@]})) || usage 2 >&2
+((dry_run)) || fetch_build_ca
 
 for step in "${steps[@]}"; do
     case "$step" in
         torch) install_torch ;;
+        deps) install_deps ;;
         project) install_project ;;
         check) check_install ;;
     esac

@@ -33,6 +33,7 @@ def finetune_pipeline(
     learning_rate: float = 5e-4,
     max_length: int = 128,
     seed: int = 42,
+    nproc_per_node: int = 1,
     register_name: str = "nlpfactory-finetune",
 ) -> str:
     """Prepare a dataset, fine-tune a classifier on it, evaluate it on the test split, and
@@ -41,7 +42,8 @@ def finetune_pipeline(
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
                         label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
-                       learning_rate=learning_rate, max_length=max_length, seed=seed, **track)
+                       learning_rate=learning_rate, max_length=max_length, seed=seed,
+                       nproc_per_node=nproc_per_node, **track)
     evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
     exported = export(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"],
                       register_name=register_name, **track)

@@ -61,21 +61,36 @@ def parse_params(pipeline: str, pairs: list[str]) -> dict[str, typing.Any]:
     return out
 
 
-def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_outputs") -> LocalRun:
-    """Run the named pipeline in this Python environment; outputs land under `output_root`."""
-    return run_pipeline(pipeline, registry.get(pipeline), arguments, output_root)
+def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_outputs",
+              runner: str = "subprocess", image: str = "") -> LocalRun:
+    """Run the named pipeline on this machine; outputs land under `output_root`. The tasks
+    run as subprocesses of this Python environment, or (runner="docker") in the image."""
+    return run_pipeline(pipeline, registry.get(pipeline), arguments, output_root, runner=runner, image=image)
 
 
-def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Path = "local_outputs") -> LocalRun:
+def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Path = "local_outputs",
+                 runner: str = "subprocess", image: str = "") -> LocalRun:
     """Run a pipeline function (a shipped one, or one the studio built) with the local runner."""
-    from kfp import local
-
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = Path(output_root).resolve() / f"{name}-{stamp}"
     root.mkdir(parents=True, exist_ok=True)
+    if runner == "docker":
+        from nlpfactory.pipelines.docker_runner import docker_runner, task_image
+
+        with docker_runner(arguments, root, task_image(image)) as (docker, arguments):
+            return _run(name, pipeline_fn, arguments, root, docker)
+    if runner != "subprocess":
+        raise InputError(f"unknown runner {runner!r}", fix="use --runner subprocess or --runner docker")
+    from kfp import local
+
+    return _run(name, pipeline_fn, arguments, root, local.SubprocessRunner(use_venv=False))
+
+
+def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRun:
+    from kfp import local
+
     workspace = Path(tempfile.mkdtemp(prefix="kfp-workspace-"))  # kfp's own would be left behind
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
-               workspace_root=str(workspace), raise_on_error=True)
+    local.init(runner=runner, pipeline_root=str(root), workspace_root=str(workspace), raise_on_error=True)
     # This environment *is* the image's environment (same package), so kfp's warning that the
     # base image is not a plain Python image does not apply here.
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)

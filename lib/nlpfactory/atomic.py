@@ -74,6 +74,7 @@ def make_parent(target: Path) -> None:
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write in {target.parent}", file=str(target),
                          fix="choose an output path in a folder you can write to")
+from nlpfactory.train.distributed import is_main_process
 
 
 @contextlib.contextmanager
@@ -86,6 +87,11 @@ def atomic_dir(target: str | os.PathLike, *, inputs: Iterable[str | os.PathLike 
     other is refused unless `overwrite` (see check_output_dir).
     """
     target = Path(target)
+    if not is_main_process():
+        # Under torchrun every rank runs the stage; rank 0's copy is the artifact.
+        with tempfile.TemporaryDirectory(prefix=f"{target.name}.rank-") as scratch:
+            yield Path(scratch)
+        return
     check_output_dir(target, inputs, overwrite)
     make_parent(target)
     try:

@@ -18,6 +18,7 @@ from nlpfactory.metrics import classification_metrics
 from nlpfactory.models.card import count_parameters, write_card
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import stage_run
+from nlpfactory.train import distributed
 from nlpfactory.train.batching import collate, encode, sequential_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.config import TrainConfig
@@ -31,11 +32,14 @@ class FinetuneConfig(TrainConfig):
     model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+    nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
 
     def __post_init__(self):
         super().__post_init__()
         if self.metric not in ("accuracy", "macro_f1"):
             raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+        if self.nproc_per_node < 1:
+            raise ValueError(f"nproc_per_node must be at least 1, got {self.nproc_per_node}")
 
 
 @dataclasses.dataclass
@@ -82,7 +86,11 @@ def dev_scorer(rows: list[dict], labels: list[str], metric: str, pad_id: int = 0
 def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Path, *,
              pipeline: str = "", pipeline_run_id: str = "") -> FinetuneResult:
     """Train a classifier on the Dataset's train split, pick the best epoch on dev, and write
-    a Model folder (safetensors + tokenizer + nlpfactory.json) atomically."""
+    a Model folder (safetensors + tokenizer + nlpfactory.json) atomically. With
+    nproc_per_node > 1 it runs itself in that many processes under torchrun."""
+    if cfg.nproc_per_node > 1 and not distributed.is_distributed():
+        return distributed.launch(finetune, (cfg, dataset_dir, output_dir),
+                                  {"pipeline": pipeline, "pipeline_run_id": pipeline_run_id}, cfg.nproc_per_node)
     info = read_info(dataset_dir)
     train = load_split(dataset_dir, "train")
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nlpfactory.train.distributed import is_main_process
+
 log = logging.getLogger(__name__)
 
 DEFAULT_URI = "sqlite:///mlflow.db"
@@ -134,6 +136,9 @@ def stage_run(stage: str, params: dict[str, Any] | None = None, *, pipeline: str
     """
     run = StageRun(None)
     parent_id = None
+    if not is_main_process():  # under torchrun, rank 0 alone tracks
+        yield run
+        return
     try:
         import mlflow
         from mlflow.tracking import MlflowClient

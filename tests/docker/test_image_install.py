@@ -45,13 +45,15 @@ def test_every_copied_path_exists_and_is_let_through_by_dockerignore():
     assert sorted(set(sources)) == sorted(allowed)
 
 
-def test_install_script_parses():
-    assert subprocess.run(["bash", "-n", str(INSTALL)]).returncode == 0
+@pytest.mark.parametrize("script", ["install.sh", "local-engine.sh"])
+def test_scripts_parse(script):
+    assert subprocess.run(["bash", "-n", str(ROOT / "docker" / script)]).returncode == 0
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
-def test_install_script_passes_shellcheck():
-    result = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True)
+@pytest.mark.parametrize("script", ["install.sh", "local-engine.sh"])
+def test_scripts_pass_shellcheck(script):
+    result = subprocess.run(["shellcheck", str(ROOT / "docker" / script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
@@ -61,8 +63,44 @@ def test_cpu_image_takes_torch_from_the_cpu_index_and_gpu_image_from_pypi():
 
     assert cpu.returncode == 0 and cuda.returncode == 0
     assert "--index-url https://download.pytorch.org/whl/cpu" in cpu.stdout
+    assert "torch==2.13.0+cpu" in cpu.stdout.split()  # the CPU build, whatever else the index has
     assert "--index-url" not in cuda.stdout  # PyPI's Linux torch wheel is the CUDA build
     assert install_sh("--dry-run", "torch", TORCH_VARIANT="rocm").returncode == 2
+
+
+def test_torch_can_come_from_a_wheel_folder_pypi_or_a_mirror():
+    folder = install_sh("--dry-run", "torch", TORCH_FIND_LINKS="http://127.0.0.1:8000/wheels/").stdout.split()
+    pypi = install_sh("--dry-run", "torch", TORCH_INDEX="pypi", TORCH_VARIANT="cuda").stdout.split()
+    mirror = install_sh("--dry-run", "torch", TORCH_INDEX="https://mirror.example.com/simple").stdout.split()
+
+    assert folder[-3:] == ["--find-links", "http://127.0.0.1:8000/wheels/", "torch==2.13.0+cpu"]
+    assert "--index-url" not in pypi and "--find-links" not in pypi
+    assert mirror[-3:] == ["--index-url", "https://mirror.example.com/simple", "torch==2.13.0+cpu"]
+
+
+def test_every_build_argument_the_build_command_sets_is_declared_in_the_dockerfile(tmp_path):
+    from nlpfactory.image import ImageBuild, build_args
+
+    declared = set(re.findall(r"^ARG (\w+)", DOCKERFILE.read_text(), re.M))
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    for spec in (ImageBuild(), ImageBuild(gpu=True, torch_source="pypi", torch_version="2.5.0"),
+                 ImageBuild(torch_source=str(wheels), ca_bundle=str(ca)),
+                 ImageBuild(torch_source="https://mirror.example.com/simple")):
+        args = build_args(spec, "nlpfactory/base:bookworm", "http://127.0.0.1:1")
+        assert set(args) <= declared, set(args) - declared
+    assert build_args(ImageBuild(torch_source=str(wheels)), "b", "http://127.0.0.1:1")["TORCH_FIND_LINKS"] \
+        == "http://127.0.0.1:1/wheels/"
+
+
+def test_a_torch_source_that_is_no_folder_index_or_name_is_refused():
+    from nlpfactory.errors import InputError
+    from nlpfactory.image import ImageBuild
+
+    with pytest.raises(InputError, match="neither pytorch, pypi, an index URL nor a folder"):
+        ImageBuild(torch_source="./no-such-wheels")
 
 
 def test_image_torch_is_the_version_ci_tests_with():
@@ -72,7 +110,7 @@ def test_image_torch_is_the_version_ci_tests_with():
 
     out = install_sh("--dry-run", "torch", TORCH_VARIANT="cpu").stdout
 
-    assert f"torch=={pinned.group(1)}" in out.split()
+    assert f"torch=={pinned.group(1)}+cpu" in out.split()
 
 
 def test_image_name_is_the_one_components_run_in():

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "nlpfactory.cli.predict",
     "nlpfactory.cli.export",
     "nlpfactory.cli.serve",
+    "nlpfactory.cli.image",
 ]
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from nlpfactory.train import distributed
 from nlpfactory.train.batching import collate, length_grouped_batches
 from nlpfactory.train.checkpoint import (
     claim,
@@ -104,20 +105,28 @@ def fit(
     training resumes there; it is removed when training finishes. While this run trains, no
     other run uses the folder (a second one gets a folder of its own).
     `batches_for_epoch(epoch)` overrides the batch order (e.g. class-balanced batches).
+    Under torchrun (WORLD_SIZE > 1) each process trains on its share of every batch (see
+    train/distributed.py); rank 0 alone checkpoints, reports metrics and evaluates.
     """
-    checkpoint_dir, lock = claim(Path(checkpoint_dir))
-    try:
-        return _fit(model, rows, loss_fn, cfg, checkpoint_dir, evaluate, on_metrics, param_groups,
-                    batches_for_epoch, pad_id, device, desc)
-    finally:
-        lock.close()
+    with distributed.process_group(device or device_for()) as device:
+        main = distributed.is_main_process()
+        # Rank 0 claims the folder; the other ranks only read it when resuming (they assume
+        # rank 0 got the folder asked for, not a second one beside a concurrent run's).
+        checkpoint_dir, lock = claim(Path(checkpoint_dir)) if main else (Path(checkpoint_dir), None)
+        try:
+            return _fit(model, rows, loss_fn, cfg, checkpoint_dir, evaluate,
+                        on_metrics if main else None, param_groups, batches_for_epoch, pad_id, device, desc)
+        finally:
+            if lock is not None:
+                lock.close()
 
 
 def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, param_groups,
          batches_for_epoch, pad_id, device, desc) -> FitResult:
-    device = device or device_for()
+    main = distributed.is_main_process()
     model.to(device)
     seed_everything(cfg.seed)
+    distributed.broadcast_parameters(model)
 
     if batches_for_epoch is None:
         lengths = [len(r["input_ids"]) for r in rows]
@@ -149,6 +158,8 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
     resumed_from = state["step"]
 
     def checkpoint() -> None:
+        if not main:
+            return
         save_state(checkpoint_dir, {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": rng_state(), "progress": state,
@@ -161,23 +172,29 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
         batches = batches_for_epoch(epoch)
         model.train()
         bar = tqdm(total=len(batches), initial=state["batch"], desc=f"{desc} epoch {epoch + 1}/{cfg.epochs}",
-                   unit="batch", dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10)
+                   unit="batch", dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10,
+                   disable=not main)
         started = time.perf_counter()
         while state["batch"] < len(batches):
             index = batches[state["batch"]]
-            batch = {k: v.to(device) for k, v in collate([rows[i] for i in index], pad_id).items()}
-            with autocast:
-                loss = loss_fn(model, batch) / cfg.grad_accum_steps
-            loss.backward()
+            share = distributed.my_share(index)
+            loss = torch.zeros(())
+            if share:  # a global batch smaller than the world leaves some ranks idle
+                batch = {k: v.to(device) for k, v in collate([rows[i] for i in share], pad_id).items()}
+                with autocast:
+                    loss = loss_fn(model, batch) / cfg.grad_accum_steps
+                (loss * distributed.share_weight(len(share), len(index))).backward()
             state["batch"] += 1
             state["samples"] += len(index)
             if state["batch"] % cfg.grad_accum_steps == 0 or state["batch"] == len(batches):
+                distributed.average_gradients(model.parameters())
                 if cfg.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 state["step"] += 1
+                # Under torchrun: rank 0's share of the batch (logging only).
                 loss_value = loss.item() * cfg.grad_accum_steps
                 elapsed = state["seconds"] + time.perf_counter() - started
                 bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{state['samples'] / max(elapsed, 1e-9):.0f}", refresh=False)
@@ -193,7 +210,7 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
 
         record = {"epoch": epoch + 1, "step": state["step"]}
         if evaluate is not None:
-            metrics = evaluate(model)
+            metrics = distributed.from_main(evaluate(model) if main else None)
             model.train()
             record.update(metrics)
             score = metrics["score"]
@@ -215,6 +232,7 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
         model.load_state_dict(best_weights)
     result = FitResult(state["best_score"], state["best_epoch"], copy.deepcopy(state["history"]),
                        state["step"], state["samples"], state["seconds"], resumed_from)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    if main:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return result
 

@@ -1,0 +1,1 @@
+"""Running stages on a Kubernetes cluster (the Kubeflow Training Operator)."""

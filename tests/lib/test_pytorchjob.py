@@ -1,0 +1,204 @@
+"""The PyTorchJob launcher against a fake Kubernetes API on loopback: the manifest it posts
+deserializes into the training SDK's model, a succeeding job's command really runs (torchrun,
+2 processes, as the operator's PET_* variables tell it) and hands back rank 0's result; a
+failed job and a job past its timeout raise, and the timed-out one is deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nlpfactory.cluster.pytorchjob import JobSpec, TrainingJobError, run_on_cluster
+
+HERE = Path(__file__).parent
+JOBS = re.compile(r"^/apis/kubeflow\.org/v1/namespaces/([^/]+)/pytorchjobs(?:/([^/]+))?$")
+
+
+class FakeTrainingOperator:
+    """Kubernetes' custom-objects API for pytorchjobs, and an operator that walks each job
+    through `states`; on "Succeeded" it first runs the job's command as one pod would."""
+
+    def __init__(self, states: list[str], message: str = ""):
+        self.states, self.message = states, message
+        self.jobs: dict[str, dict] = {}
+        self.polls: dict[str, int] = {}
+        self.deleted: list[str] = []
+        self.posted: list[dict] = []
+        self.pod_runs: list[subprocess.CompletedProcess] = []
+        operator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                operator.posted.append(body)
+                operator.jobs[body["metadata"]["name"]] = body
+                self._reply(201, body)
+
+            def do_GET(self):
+                match = JOBS.match(self.path.split("?")[0])
+                name = match and match.group(2)
+                if name not in operator.jobs:
+                    return self._reply(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
+                self._reply(200, operator.observe(name))
+
+            def do_DELETE(self):
+                name = JOBS.match(self.path.split("?")[0]).group(2)
+                operator.deleted.append(name)
+                self._reply(200, {"kind": "Status", "status": "Success"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def observe(self, name: str) -> dict:
+        job = self.jobs[name]
+        n = self.polls[name] = self.polls.get(name, 0) + 1
+        state = self.states[min(n, len(self.states)) - 1]
+        if state == "Succeeded" and not self.pod_runs:
+            self.pod_runs.append(self.run_pod(job))
+            if self.pod_runs[-1].returncode != 0:
+                state = "Failed"
+        job["status"] = {"conditions": [{"type": state, "status": "True",
+                                         "message": self.message if state == "Failed" else ""}]}
+        return job
+
+    def run_pod(self, job: dict) -> subprocess.CompletedProcess:
+        """The master pod: its container command with what the operator sets for torchrun."""
+        spec = job["spec"]
+        [container] = spec["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "PET_NNODES": "1", "PET_NPROC_PER_NODE": spec["nprocPerNode"],
+               "PET_NODE_RANK": "0", "PET_MASTER_ADDR": "127.0.0.1", "PET_MASTER_PORT": str(port),
+               "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+        command = [sys.executable if c == "python3" else c for c in container["command"]]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    def api(self):
+        from kubernetes import client
+
+        configuration = client.Configuration()
+        configuration.host = self.url
+        return client.CustomObjectsApi(client.ApiClient(configuration))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def operator_with(request):
+    made = []
+
+    def make(states, message=""):
+        made.append(FakeTrainingOperator(states, message))
+        return made[-1]
+
+    yield make
+    for operator in made:
+        operator.close()
+
+
+def spec_for(shared: Path, **overrides) -> JobSpec:
+    # The pods see the shared PVC at the same path as this test, as a local stand-in.
+    settings = {"image": "registry.example.com/ml/nlpfactory:0.1.0", "namespace": "team-a", "nodes": 1,
+                "nproc_per_node": 2, "shared_pvc": "nlpfactory-cache", "shared_path": str(shared)}
+    return JobSpec(**{**settings, **overrides})
+
+
+def posted_job(body: dict):
+    """The posted manifest read back into the SDK's model (types checked on the way)."""
+    from kubeflow.training import ApiClient
+
+    class Reply:
+        data = json.dumps(body)
+
+    return ApiClient().deserialize(Reply(), "KubeflowOrgV1PyTorchJob")
+
+
+@pytest.mark.slow
+def test_a_succeeding_job_runs_its_command_under_torchrun_and_returns_rank_0s_result(tmp_path, operator_with):
+    import ddp_worker
+
+    operator = operator_with(["Created", "Running", "Succeeded"])
+    spec = spec_for(tmp_path, gpus_per_node=1, cpu="4", memory="16Gi")
+
+    result = run_on_cluster(ddp_worker.who_am_i, (), {}, spec, shared_dir=tmp_path,
+                            api=operator.api(), timeout=120, poll=0.05, log=lambda _: None)
+
+    assert operator.pod_runs[0].returncode == 0, operator.pod_runs[0].stderr[-3000:]
+    assert result == {"world_size": 2, "rank": 0}
+    [body] = operator.posted
+    job = posted_job(body)
+    assert job.kind == "PyTorchJob" and job.metadata.namespace == "team-a"
+    assert job.spec.nproc_per_node == "2" and set(job.spec.pytorch_replica_specs) == {"Master"}
+    [container] = job.spec.pytorch_replica_specs["Master"].template.spec.containers
+    assert container.name == "pytorch" and container.image == spec.image
+    assert container.resources.limits == {"nvidia.com/gpu": "1", "cpu": "4", "memory": "16Gi"}
+    assert container.env_from[0].config_map_ref.name == "mlflow-tracking"  # MLflow reaches the pods too
+    assert job.spec.pytorch_replica_specs["Master"].template.spec.volumes[0].persistent_volume_claim.claim_name == "nlpfactory-cache"
+
+
+def test_several_nodes_make_a_master_and_workers(tmp_path):
+    from nlpfactory.cluster.pytorchjob import manifest
+
+    job = posted_job(manifest("j", spec_for(tmp_path, nodes=4), ["true"]))
+
+    assert {k: v.replicas for k, v in job.spec.pytorch_replica_specs.items()} == {"Master": 1, "Worker": 3}
+
+
+def test_a_failed_job_raises_with_the_operators_message(tmp_path, operator_with):
+    import ddp_worker
+
+    operator = operator_with(["Created", "Running", "Failed"], message="pod nlpfactory-0 OOMKilled")
+
+    with pytest.raises(TrainingJobError, match="failed: pod nlpfactory-0 OOMKilled"):
+        run_on_cluster(ddp_worker.who_am_i, (), {}, spec_for(tmp_path), shared_dir=tmp_path,
+                       api=operator.api(), timeout=60, poll=0.05, log=lambda _: None)
+    assert operator.deleted == []  # a failed job is left for its logs
+
+
+def test_a_job_past_its_timeout_is_deleted_and_raises(tmp_path, operator_with):
+    import ddp_worker
+
+    operator = operator_with(["Created", "Running"])
+
+    with pytest.raises(TrainingJobError, match="did not finish within 1 s .*last state Running.*deleted"):
+        run_on_cluster(ddp_worker.who_am_i, (), {}, spec_for(tmp_path), shared_dir=tmp_path,
+                       api=operator.api(), timeout=1, poll=0.05, log=lambda _: None)
+    assert operator.deleted == list(operator.jobs)
+
+
+def test_an_api_that_refuses_the_job_says_what_to_check(tmp_path):
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        configuration.host = f"http://127.0.0.1:{s.getsockname()[1]}"  # nobody listens there
+    api = client.CustomObjectsApi(client.ApiClient(configuration))
+
+    with pytest.raises(TrainingJobError, match="Training Operator installed"):
+        run_on_cluster(len, ([],), {}, spec_for(tmp_path), shared_dir=tmp_path, api=api, timeout=5, poll=0.05,
+                       log=lambda _: None)
