@@ -13,7 +13,6 @@ from kfp.dsl.python_component import PythonComponent
 
 import nlpfactory.components as components_package
 from nlpfactory.pipelines import registry
-from nlpfactory.pipelines.settings import compile_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS_DIR = REPO / "component_specs"
@@ -45,8 +44,12 @@ def compile_pipelines(out_dir: Path = COMPILED_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in registry.names():
-        # Default cluster settings: every task tracks to the mlflow-tracking ConfigMap's URI.
-        written.append(compile_pipeline(name, out_dir / f"{name}.yaml"))
+        # Plain, without cluster settings: the studio opens these as templates and compiles
+        # them back to the same YAML. `nlpfactory compile` adds the settings (by default the
+        # mlflow-tracking ConfigMap on every task).
+        path = out_dir / f"{name}.yaml"
+        compiler.Compiler().compile(registry.get(name), str(path))
+        written.append(path)
     return written
 
 
