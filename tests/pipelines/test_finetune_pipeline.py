@@ -75,6 +75,10 @@ def test_submit_command_sends_the_finetune_pipeline_to_kubeflow(monkeypatch, cap
                      "--param", "model=hfl/rbt3", "--wait"])
     assert code == 0
     [run] = kubeflow.runs
-    assert run["pipeline_spec"]["pipelineInfo"]["name"] == "finetune"
+    # With cluster settings (by default the tracking ConfigMap) kfp sends the pipeline spec
+    # together with its platform spec.
+    sent = run["pipeline_spec"]
+    assert sent["pipeline_spec"]["pipelineInfo"]["name"] == "finetune"
+    assert "mlflow-tracking" in str(sent["platform_spec"])
     assert run["runtime_config"]["parameters"] == {"epochs": 2, "model": "hfl/rbt3"}
     assert "state: SUCCEEDED" in capsys.readouterr().out
