@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nlpfactory.errors import InputError
+from nlpfactory.train.distributed import is_main_process
 
 MARKER = ".nlpfactory-output"
 
@@ -74,7 +75,6 @@ def make_parent(target: Path) -> None:
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write in {target.parent}", file=str(target),
                          fix="choose an output path in a folder you can write to")
-from nlpfactory.train.distributed import is_main_process
 
 
 @contextlib.contextmanager
