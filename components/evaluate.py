@@ -3,16 +3,11 @@ from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Mo
 
 from nlpfactory.components.form import form
 from nlpfactory.components.image import IMAGE
-from nlpfactory.evaluate import EvaluateConfig
+from nlpfactory.stages import evaluate as stage
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-@form(EvaluateConfig,
-      model="The Model folder to score.",
-      dataset="The Dataset whose split is scored.",
-      metrics="Accuracy, macro-F1, per-class F1 and per-domain accuracy.",
-      confusion="The confusion matrix, shown as a chart in the Kubeflow UI.",
-      report="A readable report: per-class and per-domain tables and the confusion matrix.")
+@form(stage)
 def evaluate(
     model: Input[Model],
     dataset: Input[Dataset],
@@ -23,17 +18,7 @@ def evaluate(
     model_name: str = "",
     batch_size: int = 64,
     domain: str = "",
-    pipeline_name: str = "",
-    pipeline_run_id: str = "",
 ):
-    """Score a model on a Dataset split and write metrics, a confusion matrix and a report."""
-    from nlpfactory.config import from_params
-    from nlpfactory.evaluate import EvaluateConfig, evaluate
+    from nlpfactory.components.stage import run_component
 
-    cfg = from_params(EvaluateConfig, locals())
-    result = evaluate(cfg, model.path, dataset.path, pipeline=pipeline_name, pipeline_run_id=pipeline_run_id)
-    for name, value in result.scalars().items():
-        metrics.log_metric(name, value)
-    confusion.log_confusion_matrix(result.labels, result.metrics["confusion_matrix"])
-    with open(report.path, "w", encoding="utf-8") as f:
-        f.write(result.report)
+    run_component("evaluate", locals())

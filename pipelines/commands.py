@@ -92,7 +92,7 @@ def _list(args) -> int:
 
 def _run(args) -> int:
     from nlpfactory.pipelines.local import run_local
-    from nlpfactory.tracking import tracking_uri
+    from nlpfactory.tracking import tracking_uri, ui_hint
 
     if args.image:
         import os
@@ -112,8 +112,7 @@ def _run(args) -> int:
         print(f"  export:   {exported}")
     if result.registered_model:
         print(f"  registry: {result.registered_model}  (load with mlflow.pyfunc.load_model)")
-    print(f"  MLflow:   {tracking_uri()}  (experiment {args.pipeline!r}; browse with "
-          f"`mlflow ui --backend-store-uri {tracking_uri()}`)")
+    print(f"  MLflow:   {tracking_uri()}  (experiment {args.pipeline!r}; {ui_hint(tracking_uri())})")
     return 0
 
 

@@ -10,8 +10,9 @@ from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
-from nlpfactory.data.prepare import PrepareConfig
 from nlpfactory.distill.config import DistillConfig
+from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "distill"
 
@@ -48,23 +49,23 @@ def distill_pipeline(
 ) -> str:
     """Fine-tune a teacher, distill a small student from it with vanilla KD, evaluate both,
     compare accuracy, parameters, size on disk and latency per sample, and export the student."""
-    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
+                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
     dataset = data.outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
-                       batch_size=batch_size, max_length=max_length, seed=seed, **track)
+                       batch_size=batch_size, max_length=max_length, seed=seed)
     teacher_model = trained.outputs["trained_model"]
     distilled = distill(dataset=dataset, teacher=teacher_model, method="vanilla", student=student,
                         student_init=student_init, epochs=epochs, learning_rate=learning_rate,
                         temperature=temperature, alpha=alpha, batch_size=batch_size, max_length=max_length,
-                        seed=seed, **track)
+                        seed=seed)
     student_model = distilled.outputs["student_model"]
-    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", **track)
+    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher")
     teacher_eval.set_display_name("evaluate teacher")
-    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student", **track)
+    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student")
     student_eval.set_display_name("evaluate student")
     compare(teacher=teacher_model, student=student_model, dataset=dataset,
-            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"], **track)
-    exported = export(model=student_model, dataset=dataset, register_name=register_name, **track)
+            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"])
+    exported = export(model=student_model, dataset=dataset, register_name=register_name)
+    identify_tasks(NAME)
     return exported.outputs["Output"]

@@ -12,8 +12,9 @@ from nlpfactory.components.fewshot import fewshot
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.components.pretrain import pretrain as pretrain_op
-from nlpfactory.data.prepare import PrepareConfig
 from nlpfactory.fewshot.config import FewshotConfig
+from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "fewshot"
 
@@ -45,19 +46,19 @@ def fewshot_pipeline(
 ):
     """Prepare a dataset, optionally pretrain the backbone on its text, prompt-tune it on K
     labelled rows per class, and evaluate it on the test split."""
-    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, max_rows=max_rows, seed=seed, **track)
+                        label_col=label_col, max_rows=max_rows, seed=seed)
     options = dict(dataset=data.outputs["dataset"], model=model, method=method, shots_per_class=shots_per_class,
                    dev_shots_per_class=shots_per_class, pattern=pattern, verbalizer=verbalizer, epochs=epochs,
                    batch_size=batch_size, learning_rate=learning_rate, prompt_learning_rate=prompt_learning_rate,
-                   max_length=max_length, seed=seed, **track)
+                   max_length=max_length, seed=seed)
     # Two branches, each ending in its own evaluate: a task's input can't come from either branch.
     with dsl.If(pretrain == True):  # noqa: E712 - a KFP condition, not a Python comparison
         learned = pretrain_op(dataset=data.outputs["dataset"], model=model, epochs=pretrain_epochs,
-                              max_length=max_length, seed=seed, **track)
+                              max_length=max_length, seed=seed)
         tuned = fewshot(backbone=learned.outputs["pretrained_model"], **options)
-        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
+        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
     with dsl.Else():
         tuned = fewshot(**options)
-        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
+        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
+    identify_tasks(NAME)

@@ -7,8 +7,9 @@ from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
-from nlpfactory.data.prepare import PrepareConfig
-from nlpfactory.finetune import FinetuneConfig
+from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.stages.finetune import FinetuneConfig
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "finetune"
 
@@ -38,13 +39,13 @@ def finetune_pipeline(
 ) -> str:
     """Prepare a dataset, fine-tune a classifier on it, evaluate it on the test split, and
     export it for serving (ONNX fp32 + int8, KServe manifest, MLflow registry)."""
-    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
+                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed,
-                       nproc_per_node=nproc_per_node, **track)
-    evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model", **track)
+                       nproc_per_node=nproc_per_node)
+    evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
     exported = export(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"],
-                      register_name=register_name, **track)
+                      register_name=register_name)
+    identify_tasks(NAME)
     return exported.outputs["Output"]

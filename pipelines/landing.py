@@ -20,7 +20,8 @@ from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.components.pretrain import pretrain
 from nlpfactory.components.soft_label import soft_label
-from nlpfactory.data.prepare import PrepareConfig
+from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "landing"
 
@@ -74,29 +75,28 @@ def landing_pipeline(
     """Fine-tune a large teacher, augment the training text with a masked language model, label
     it with the teacher and distill a small, fast student from it; evaluate, compare and export
     the student."""
-    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
+                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
     dataset = data.outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
-                       batch_size=batch_size, max_length=max_length, seed=seed, **track)
+                       batch_size=batch_size, max_length=max_length, seed=seed)
     teacher_model = trained.outputs["trained_model"]
     filler = pretrain(dataset=dataset, model=mlm_model, max_steps=mlm_pretrain_steps,
                       learning_rate=mlm_learning_rate, batch_size=batch_size, max_length=max_length,
-                      seed=seed, **track)
+                      seed=seed)
     augmented = augment_data(dataset=dataset, mlm_model=filler.outputs["pretrained_model"], method="mlm",
-                             expansion=expansion, mask_ratio=mask_ratio, max_length=max_length, seed=seed,
-                             **track)
-    labelled = soft_label(dataset=augmented.outputs["augmented"], teacher=teacher_model, **track)
+                             expansion=expansion, mask_ratio=mask_ratio, max_length=max_length, seed=seed)
+    labelled = soft_label(dataset=augmented.outputs["augmented"], teacher=teacher_model)
     distilled = distill(dataset=labelled.outputs["labelled"], teacher=teacher_model, method="vanilla",
                         student=student, epochs=epochs, learning_rate=learning_rate, temperature=temperature,
                         alpha=alpha, use_stored_logits=True, batch_size=batch_size, max_length=max_length,
-                        seed=seed, **track)
+                        seed=seed)
     student_model = distilled.outputs["student_model"]
-    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", **track)
+    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher")
     teacher_eval.set_display_name("evaluate teacher")
-    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student", **track)
+    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student")
     student_eval.set_display_name("evaluate student")
     compare(teacher=teacher_model, student=student_model, dataset=dataset,
-            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"], **track)
-    export(model=student_model, dataset=dataset, register_name=register_name, **track)
+            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"])
+    export(model=student_model, dataset=dataset, register_name=register_name)
+    identify_tasks(NAME)

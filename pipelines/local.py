@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import typing
+import uuid
 import warnings
 from pathlib import Path
 
@@ -96,10 +97,15 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
     # Display names are for the Kubeflow UI; locally the task names already say which is which.
     warnings.filterwarnings("ignore", message=".*'display_name'.*have no effect.*", category=UserWarning)
-    # The tasks are subprocesses: make sure they track to the same MLflow store as we do.
-    from nlpfactory.tracking import tracking_uri
+    # The tasks are subprocesses: they inherit the MLflow store and this run's id (never a
+    # task parameter, so it stays out of the cache key), and find the parent run opened here.
+    from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_RUN_ID, MlflowTracker, tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
+    os.environ[ENV_PIPELINE] = name  # shipped pipelines set it per task too; a studio graph does not
+    os.environ[ENV_PIPELINE_RUN_ID] = f"local-{root.name}-{uuid.uuid4().hex[:8]}"
+    given = {n: default for n, (_, default) in parameters(pipeline_fn).items()} | arguments
+    MlflowTracker(pipeline=name, pipeline_run_id=os.environ[ENV_PIPELINE_RUN_ID]).open_parent(given)
     # Signal handlers belong to the main thread (the studio may run a pipeline in another).
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None

@@ -11,8 +11,9 @@ from nlpfactory.components.export import export
 from nlpfactory.components.form import form
 from nlpfactory.components.meta_teacher import meta_teacher
 from nlpfactory.components.prepare_data import prepare_data
-from nlpfactory.data.prepare import PrepareConfig
 from nlpfactory.distill.config import DistillConfig, MetaTeacherConfig
+from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "metakd"
 
@@ -51,25 +52,25 @@ def metakd_pipeline(
 ):
     """MetaKD: one meta-teacher trained across domains, then one small student per domain,
     distilled in parallel, and a per-domain table of what each student keeps."""
-    track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, label_col=label_col,
                         domain_col=domain_col, max_rows=max_rows, domains=domains, other_domain="drop",
-                        seed=seed, **track)
+                        seed=seed)
     dataset = data.outputs["dataset"]
     teacher_task = meta_teacher(dataset=dataset, model=teacher, epochs=teacher_epochs,
                                 learning_rate=teacher_learning_rate, prototype=prototype, batch_size=batch_size,
-                                max_length=max_length, seed=seed, **track)
+                                max_length=max_length, seed=seed)
     teacher_model = teacher_task.outputs["meta_teacher"]
     with dsl.ParallelFor(domains) as domain:
         distilled = distill(dataset=dataset, teacher=teacher_model, method="metakd", domain=domain,
                             student=student, stage1_epochs=stage1_epochs, stage1_learning_rate=stage1_learning_rate,
                             stage2_epochs=stage2_epochs, stage2_learning_rate=stage2_learning_rate,
-                            temperature=temperature, batch_size=batch_size, max_length=max_length, seed=seed, **track)
-        teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", domain=domain, **track)
+                            temperature=temperature, batch_size=batch_size, max_length=max_length, seed=seed)
+        teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", domain=domain)
         teacher_eval.set_display_name("evaluate teacher")
         student_eval = evaluate(model=distilled.outputs["student_model"], dataset=dataset, model_name="student",
-                                domain=domain, **track)
+                                domain=domain)
         student_eval.set_display_name("evaluate student")
-        export(model=distilled.outputs["student_model"], dataset=dataset, **track)
+        export(model=distilled.outputs["student_model"], dataset=dataset)
     domain_table(domains=domains, teacher_metrics=dsl.Collected(teacher_eval.outputs["metrics"]),
-                 student_metrics=dsl.Collected(student_eval.outputs["metrics"]), **track)
+                 student_metrics=dsl.Collected(student_eval.outputs["metrics"]))
+    identify_tasks(NAME)

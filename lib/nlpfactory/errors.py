@@ -32,3 +32,11 @@ class Terminated(KeyboardInterrupt):
 
 class ModelNotFoundError(NlpFactoryError, FileNotFoundError):
     """A model name that is neither a preset, a local folder, nor a reachable hub id."""
+
+
+class ConfigError(InputError):
+    """A stage option that cannot work (out of range, unknown choice, inconsistent with another).
+    Names the option and the fix; the command line prints it without a traceback."""
+
+    def __init__(self, problem: str, *, option: str | None = None, fix: str | None = None):
+        super().__init__(problem, column=option, fix=fix)

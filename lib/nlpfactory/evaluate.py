@@ -9,19 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
 from nlpfactory.predictor import load_predictor
-from nlpfactory.tracking import stage_run
-
-
-@dataclasses.dataclass
-class EvaluateConfig:
-    split: str = option("test", "Which split of the Dataset to score: test, dev or train.")
-    model_name: str = option("", "What to call the model in reports, e.g. teacher or student.")
-    batch_size: int = option(64, "Examples per prediction batch.")
-    domain: str = option("", "Score only the rows of this domain (empty: all rows).")
+from nlpfactory.stages.evaluate import EvaluateConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 
 @dataclasses.dataclass
@@ -115,10 +108,10 @@ def confusion_figure(labels: list[str], matrix: list[list[int]], title: str):
 
 
 def evaluate(cfg: EvaluateConfig, model_dir: str | Path, dataset_dir: str | Path, *,
-             pipeline: str = "", pipeline_run_id: str = "") -> Evaluation:
+             tracker: Tracker = NO_TRACKING) -> Evaluation:
     """Score the model and log the numbers, report and confusion-matrix PNG to MLflow."""
     task = " ".join(part for part in ("evaluate", cfg.model_name, cfg.domain) if part)
-    with stage_run("evaluate", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id, task=task) as run:
+    with tracker.stage_run("evaluate", to_dict(cfg), task=task) as run:
         result = score_split(model_dir, dataset_dir, cfg)
         run.log_metrics(result.scalars())
         run.log_text(result.report, "report.md")

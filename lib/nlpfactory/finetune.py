@@ -12,34 +12,19 @@ import numpy as np
 import torch
 
 from nlpfactory.atomic import atomic_dir
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
 from nlpfactory.models.card import count_parameters, write_card
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.tracking import stage_run
+from nlpfactory.stages.finetune import FinetuneConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train import distributed
 from nlpfactory.train.batching import collate, encode, sequential_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
-from nlpfactory.train.config import TrainConfig
 from nlpfactory.train.loop import FitResult, fit
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class FinetuneConfig(TrainConfig):
-    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
-    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
-    nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.metric not in ("accuracy", "macro_f1"):
-            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
-        if self.nproc_per_node < 1:
-            raise ValueError(f"nproc_per_node must be at least 1, got {self.nproc_per_node}")
 
 
 @dataclasses.dataclass
@@ -84,7 +69,7 @@ def dev_scorer(rows: list[dict], labels: list[str], metric: str, pad_id: int = 0
 
 
 def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Path, *,
-             pipeline: str = "", pipeline_run_id: str = "") -> FinetuneResult:
+             tracker: Tracker = NO_TRACKING) -> FinetuneResult:
     """Train a classifier on the Dataset's train split, pick the best epoch on dev, and write
     a Model folder (safetensors + tokenizer + nlpfactory.json) atomically. With
     nproc_per_node > 1 it runs itself in that many processes under torchrun."""
@@ -96,7 +81,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
 
     checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
-    with stage_run("finetune", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("finetune", to_dict(cfg)) as run:
         model, tokenizer, origin = load_model(
             cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
@@ -123,7 +108,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
                 "base_model": cfg.model, "origin": origin, "parameters": parameters,
                 "max_length": cfg.max_length, "text_columns": info.text_columns,
                 "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
-                            "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},
+                            "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
                 "training": {"best_epoch": result.best_epoch, "steps": result.steps,
                              "seconds": round(time.time() - started, 1),
                              "samples_per_second": round(result.samples_per_second, 1)},

@@ -20,37 +20,18 @@ import torch
 
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.augment.words import choose_words, offsets_of, word_token_groups
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, write_card
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.tracking import stage_run
+from nlpfactory.stages.pretrain import PretrainConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.batching import collate, sequential_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
-from nlpfactory.train.config import TrainConfig
 from nlpfactory.train.loop import FitResult, device_for, fit
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class PretrainConfig(TrainConfig):
-    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup); lower it (e.g. 5e-5) to adapt a model that already knows the language.")
-    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
-    corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read).")
-    splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")
-    mask_ratio: float = option(0.15, "Share of the tokens masked in each text, chosen as whole jieba words.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset.")
-    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes).")
-    eval_rows: int = option(200, "Texts held out to measure the final MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not 0 < self.mask_ratio < 1:
-            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
-        if self.max_steps < 0 or self.eval_rows < 0:
-            raise ValueError("max_steps and eval_rows must be 0 or more")
 
 
 @dataclasses.dataclass
@@ -192,13 +173,13 @@ def _batches_within(cfg: PretrainConfig, rows: list[dict]):
 
 
 def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence[str | Path] = (), *,
-             pipeline: str = "", pipeline_run_id: str = "") -> PretrainResult:
+             tracker: Tracker = NO_TRACKING) -> PretrainResult:
     """Masked-LM training on the text of `dataset_dirs` and `cfg.corpora`; writes a Model
     folder with an MLM head (safetensors + tokenizer + nlpfactory.json, card kind "mlm")."""
     texts = pretraining_texts(cfg, dataset_dirs)
     train_texts, eval_texts, eval_on = _split_eval(cfg, texts)
     checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs)
-    with stage_run("pretrain", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("pretrain", to_dict(cfg)) as run:
         model, tokenizer, origin = load_model(cfg.model, "mlm", texts=train_texts, vocab_size=cfg.vocab_size,
                                               seed=cfg.seed, tokenizer_dir=checkpoint_dir / "tokenizer")
         model.to(device_for())
@@ -233,7 +214,7 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
                 "max_length": cfg.max_length, "text_columns": ["text"],
                 "lineage": {"stage": "pretrain", "datasets": [str(d) for d in dataset_dirs],
                             "corpora": cfg.corpora, "mlflow_run_id": run.run_id,
-                            "kfp_run_id": pipeline_run_id},
+                            "kfp_run_id": run.pipeline_run_id},
                 "training": {"steps": result.steps, "seconds": round(seconds, 1),
                              "samples_per_second": round(result.samples_per_second, 1),
                              "mask_ratio": cfg.mask_ratio, "whole_word_masking": "jieba"},

@@ -6,33 +6,9 @@ import inspect
 
 import pytest
 
+from nlpfactory import stages
 from nlpfactory.config import defaults
 from nlpfactory.pipelines.compile import components
-
-# component name -> the config it is a form of; a new stage adds one line here.
-FORMS = {
-    "finetune": "nlpfactory.finetune:FinetuneConfig",
-    "evaluate": "nlpfactory.evaluate:EvaluateConfig",
-    "prepare-data": "nlpfactory.data.prepare:PrepareConfig",
-    "distill": "nlpfactory.distill.config:DistillConfig",
-    "meta-teacher": "nlpfactory.distill.config:MetaTeacherConfig",
-    "soft-label": "nlpfactory.distill.config:SoftLabelConfig",
-    "fewshot": "nlpfactory.fewshot.config:FewshotConfig",
-    "augment-data": "nlpfactory.augment.run:AugmentConfig",
-    "pretrain": "nlpfactory.pretrain:PretrainConfig",
-    "predict": "nlpfactory.serving.predict_file:PredictConfig",
-    "export": "nlpfactory.serving.export:ExportConfig",
-    "compare": "nlpfactory.distill.compare:CompareConfig",
-    "domain-table": "nlpfactory.distill.compare:DomainTableConfig",
-}
-COMMON = {"pipeline_name", "pipeline_run_id"}
-
-
-def _config(path):
-    import importlib
-
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def _parameters(component):
@@ -49,9 +25,8 @@ def _parameters(component):
 @pytest.mark.parametrize("name", sorted(components()))
 def test_component_parameters_equal_its_config(name):
     component = components()[name]
-    assert name in FORMS, f"component {name!r} has no config listed in FORMS"
-    config = _config(FORMS[name])
-    params = {k: v for k, v in _parameters(component).items() if k not in COMMON}
+    config = stages.get(name).Config  # every component is a stage's form
+    params = _parameters(component)
     expected = defaults(config)
     assert params.keys() <= expected.keys(), f"not in {config.__name__}: {params.keys() - expected.keys()}"
     missing = {f.name for f in dataclasses.fields(config)} - params.keys()
@@ -64,3 +39,17 @@ def test_component_parameters_equal_its_config(name):
 def test_every_component_input_is_described(name):
     for input_name, spec in (components()[name].component_spec.inputs or {}).items():
         assert spec.description, f"{name}.{input_name} has no description"
+
+
+def test_every_stage_has_a_component_and_nothing_else_does():
+    assert {n.replace("-", "_") for n in components()} == set(stages.names())
+
+
+@pytest.mark.parametrize("name", sorted(components()))
+def test_component_artifacts_are_the_stage_ports(name):
+    from kfp.dsl.types.type_utils import is_parameter_type
+
+    spec = components()[name].component_spec
+    stage = stages.get(name)
+    artifacts = {n for n, s in {**(spec.inputs or {}), **(spec.outputs or {})}.items() if not is_parameter_type(s.type)}
+    assert artifacts == {*stage.INPUTS, *stage.OUTPUTS, *stage.RECORDS}

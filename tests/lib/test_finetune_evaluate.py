@@ -12,7 +12,9 @@ TINY = dict(model="tiny", epochs=4, batch_size=16, learning_rate=2e-3, vocab_siz
 
 @pytest.fixture
 def trained(tiny_dataset, tmp_path):
-    result = finetune(FinetuneConfig(**TINY), tiny_dataset, tmp_path / "model")
+    from nlpfactory.tracking import MlflowTracker
+
+    result = finetune(FinetuneConfig(**TINY), tiny_dataset, tmp_path / "model", tracker=MlflowTracker())
     return result
 
 

@@ -17,42 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from nlpfactory.augment.eda import OPERATIONS, eda
+from nlpfactory.augment.eda import eda
 from nlpfactory.augment.filter import teacher_agrees
 from nlpfactory.augment.mlm import mlm_augment
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import SPLITS, has_split, load_split, read_info, write_dataset
 from nlpfactory.errors import InputError
+from nlpfactory.stages.augment_data import AugmentConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 log = logging.getLogger(__name__)
-
-METHODS = ("eda", "mlm")
-
-
-@dataclasses.dataclass
-class AugmentConfig:
-    method: str = option("mlm", "How new rows are made: 'mlm' (masked words refilled by a language model) or 'eda' (random word and character swaps, deletions, insertions).")
-    expansion: int = option(10, "Augmented copies made from each training row.")
-    mask_ratio: float = option(0.25, "Share of each text changed: masked and refilled (mlm), or swapped/deleted/inserted (eda).")
-    eda_operations: list[str] = option(list(OPERATIONS), "EDA edits to draw from, one per copy: word_swap, word_delete, word_insert, char_swap, char_delete, char_insert.")
-    top_k: int = option(20, "MLM refill samples from this many most likely tokens at each masked place.")
-    teacher_filter: str = option("", "Classifier folder that must still predict a copy's original label for the copy to be kept (empty: keep all copies).")
-    keep_original: bool = option(True, "Keep the original rows next to their augmented copies.")
-    max_length: int = option(128, "Longest text in tokens the MLM reads; words past it are not changed.")
-    seed: int = option(42, "Random seed: the same seed gives the same augmented rows.")
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise InputError(f"unknown augmentation method {self.method!r}", column="method",
-                             fix=f"choose one of {', '.join(METHODS)}")
-        if self.expansion < 1:
-            raise InputError(f"expansion must be at least 1, got {self.expansion}", column="expansion")
-        if not 0 < self.mask_ratio <= 1:
-            raise InputError(f"mask_ratio must be in (0, 1], got {self.mask_ratio}", column="mask_ratio")
-        unknown = [op for op in self.eda_operations if op not in OPERATIONS]
-        if unknown or not self.eda_operations:
-            raise InputError(f"unknown or no EDA operations: {unknown or '[]'}", column="eda_operations",
-                             fix=f"choose from {', '.join(OPERATIONS)}")
 
 
 @dataclasses.dataclass
@@ -118,21 +92,18 @@ def _teacher(cfg: AugmentConfig, teacher, labels: list[str]):
 
 
 def augment_dataset(cfg: AugmentConfig, dataset_dir: str | Path, output_dir: str | Path,
-                    mlm_model=None, teacher=None, *, pipeline: str = "",
-                    pipeline_run_id: str = "") -> AugmentResult:
+                    mlm_model=None, teacher=None, *, tracker: Tracker = NO_TRACKING) -> AugmentResult:
     """Write an augmented copy of the Dataset at `dataset_dir` to `output_dir`.
 
     `mlm_model`: for method mlm, a Model folder / hub id / preset with an MLM head, or a
     loaded (model, tokenizer) pair. `teacher`: a Predictor used as the teacher filter
     (overrides `cfg.teacher_filter`).
     """
-    from nlpfactory.tracking import stage_run
-
     info = read_info(dataset_dir)
     originals = _with_ids(load_split(dataset_dir, "train"))
     teacher = _teacher(cfg, teacher, info.labels)
     mlm = _mlm_filler(mlm_model, originals) if cfg.method == "mlm" else None
-    with stage_run("augment_data", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("augment_data", to_dict(cfg)) as run:
         started = time.perf_counter()
         copies = _copies(cfg, originals, mlm)
         made = len(copies)

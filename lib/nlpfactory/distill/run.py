@@ -29,7 +29,7 @@ from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, read_card, write_card
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.models.presets import is_preset
-from nlpfactory.tracking import stage_run
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
 
@@ -76,15 +76,14 @@ def load_teacher(teacher: str, method: str, info: DatasetInfo, train_texts):
 
 
 def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
-            pipeline: str = "", pipeline_run_id: str = "") -> DistillResult:
+            tracker: Tracker = NO_TRACKING) -> DistillResult:
     info = read_info(dataset_dir)
     where = str(Path(dataset_dir) / "train.parquet")
     train = domain_rows(load_split(dataset_dir, "train"), cfg.domain, dataset_dir, "train")
     dev = domain_rows(load_split(dataset_dir, "dev"), cfg.domain, dataset_dir, "dev") \
         if has_split(dataset_dir, "dev") else None
     task = f"distill {cfg.domain}".strip()
-    with stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, pipeline=pipeline,
-                   pipeline_run_id=pipeline_run_id, task=task) as run:
+    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task=task) as run:
         teacher, tokenizer, teacher_card = load_teacher(teacher_dir, cfg.method, info, lambda: train["text"].tolist())
         freeze(teacher).to(device_for())
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
@@ -109,7 +108,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
                                count_parameters(classifier), training)
         with atomic_dir(output_dir) as tmp:
             save_model(student.cpu(), tokenizer, tmp)
-            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, pipeline_run_id,
+            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, run.pipeline_run_id,
                                   round(time.time() - started, 1)))
         run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
         run.log_text(_report(cfg, teacher_dir, result), "report.md")

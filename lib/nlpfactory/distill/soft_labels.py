@@ -14,7 +14,7 @@ from nlpfactory.data.dataset import SPLITS, has_split, load_split, read_info, wr
 from nlpfactory.distill.config import SoftLabelConfig
 from nlpfactory.errors import InputError
 from nlpfactory.predictor import load_predictor
-from nlpfactory.tracking import stage_run
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 
 def teacher_logits(predictor, texts, texts_b=None) -> np.ndarray:
@@ -25,7 +25,7 @@ def teacher_logits(predictor, texts, texts_b=None) -> np.ndarray:
 
 
 def write_soft_labels(cfg: SoftLabelConfig, dataset_dir: str | Path, teacher_dir: str | Path,
-                      output_dir: str | Path, *, pipeline: str = "", pipeline_run_id: str = "") -> dict[str, int]:
+                      output_dir: str | Path, *, tracker: Tracker = NO_TRACKING) -> dict[str, int]:
     """Copy the Dataset with the teacher's logits on the rows of `cfg.splits`; returns the
     number of rows labelled per split."""
     info = read_info(dataset_dir)
@@ -33,8 +33,7 @@ def write_soft_labels(cfg: SoftLabelConfig, dataset_dir: str | Path, teacher_dir
     if unknown:
         raise InputError(f"the Dataset has no {unknown} split", file=str(dataset_dir), column="splits",
                          fix=f"choose among {[s for s in SPLITS if has_split(dataset_dir, s)]}")
-    with stage_run("soft_label", to_dict(cfg) | {"teacher": str(teacher_dir)}, pipeline=pipeline,
-                   pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("soft_label", to_dict(cfg) | {"teacher": str(teacher_dir)}) as run:
         predictor = load_predictor(teacher_dir)
         predictor.batch_size = cfg.batch_size
         if list(predictor.labels) != list(info.labels):

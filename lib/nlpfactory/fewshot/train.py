@@ -33,7 +33,7 @@ from nlpfactory.fewshot.ptuning import PromptEncoder
 from nlpfactory.fewshot.sampler import balanced_batches, sample_k_shot
 from nlpfactory.models.card import count_parameters, write_card
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.tracking import stage_run
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, fit
 
@@ -63,7 +63,7 @@ class Method:
 
 
 def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path, *,
-            pipeline: str = "", pipeline_run_id: str = "") -> FewshotResult:
+            tracker: Tracker = NO_TRACKING) -> FewshotResult:
     """Train on `cfg.shots_per_class` rows per class of the train split (the best epoch picked
     on as many dev rows per class, when there is a dev split) and write the Model folder."""
     info = read_info(dataset_dir)
@@ -74,7 +74,7 @@ def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path,
         dev = sample_k_shot(load_split(dataset_dir, "dev"), cfg.dev_shots_per_class, cfg.seed,
                             info.labels, strict=False, split="dev")
 
-    with stage_run("fewshot", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+    with tracker.stage_run("fewshot", to_dict(cfg)) as run:
         mlm, tokenizer, origin = load_model(cfg.model, "mlm", texts=lambda: _vocabulary_text(cfg, train_all, info),
                                             vocab_size=cfg.vocab_size, seed=cfg.seed)
         torch.manual_seed(cfg.seed)  # prompt encoder / embeddings start the same for a seed
@@ -109,7 +109,7 @@ def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path,
             "base_model": cfg.model, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": {"stage": "fewshot", "dataset": str(dataset_dir), "dataset_source": info.source,
-                        "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},
+                        "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
             "fewshot": {"method": cfg.method, "shots_per_class": cfg.shots_per_class, "seed": cfg.seed,
                         "train_rows": len(rows), "dev_rows": len(dev_rows or [])},
             "training": {"best_epoch": result.best_epoch, "steps": result.steps, "seconds": round(seconds, 1)},

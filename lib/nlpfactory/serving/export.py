@@ -30,6 +30,7 @@ from nlpfactory.serving.kserve import (
     write_triton_repository,
 )
 from nlpfactory.serving.onnx_predictor import FP32_FILE, INT8_FILE
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +73,12 @@ class ExportResult:
 
 
 def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dataset_dir: str | Path | None = None,
-           *, pipeline: str = "", pipeline_run_id: str = "", overwrite: bool = False) -> ExportResult:
+           *, tracker: Tracker = NO_TRACKING, overwrite: bool = False) -> ExportResult:
     """Write the export folder for the Model folder `model_dir`; check it; register it if asked.
     `overwrite` lets it replace a folder holding files nlpfactory did not write."""
-    from nlpfactory.tracking import stage_run
-
     card = read_card(model_dir)
     _check_exportable(card, model_dir)
-    with stage_run("export", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run, \
+    with tracker.stage_run("export", to_dict(cfg)) as run, \
             atomic_dir(output_dir, inputs=(model_dir, dataset_dir), overwrite=overwrite) as tmp:
         model, tokenizer = _load(model_dir)
         names = [n for n in MODEL_INPUTS if n in tokenizer.model_input_names or n == "input_ids"]

@@ -14,32 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpfactory.atomic import umask
-from nlpfactory.config import option
 from nlpfactory.data.readers import visible
 from nlpfactory.errors import InputError
-from nlpfactory.serving.onnx_predictor import PRECISIONS, open_predictor
+from nlpfactory.serving.onnx_predictor import open_predictor
 from nlpfactory.serving.table_stream import TableWriter, count_rows, read_chunks
+from nlpfactory.stages.predict import PredictConfig
 
 SHOWN_BAD_ROWS = 10
 CHUNKS_PER_READ = 16  # batches read at once: enough to amortize parsing, small enough for RAM
-
-
-@dataclass
-class PredictConfig:
-    batch_size: int = option(64, "How many rows the model predicts at once.")
-    text_column: str = option("text", "The input column holding the text to classify.")
-    text_b_column: str = option("", "The input column holding the second text of a pair; empty: text_b when the model takes pairs.")
-    split: str = option("test", "When the input is a Dataset folder: which split to predict.")
-    precision: str = option("auto", "For an export folder: int8, fp32, or auto (int8 when the export has it).")
-    device: str = option("auto", "Where to run the model: auto (a GPU when there is one), cpu or cuda.")
-    encoding: str = option("utf-8", "Text encoding of the input file, e.g. utf-8 or gb18030.")
-
-    def __post_init__(self):
-        if self.batch_size < 1:
-            raise InputError("batch_size must be at least 1", column="batch_size", fix="use e.g. 64")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"unknown precision {self.precision!r}", column="precision",
-                             fix=f"choose one of {', '.join(PRECISIONS)}")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from nlpfactory.config import option
+from nlpfactory.errors import ConfigError
 
 
 @dataclasses.dataclass
@@ -24,8 +25,8 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("epochs", "batch_size", "grad_accum_steps", "max_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", fix="see `nlpfactory COMMAND --help` for the allowed values")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}", fix="see `nlpfactory COMMAND --help` for the allowed values")
         if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}", fix="see `nlpfactory COMMAND --help` for the allowed values")

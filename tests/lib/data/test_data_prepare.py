@@ -143,10 +143,11 @@ def test_a_folder_of_other_files_is_replaced_only_with_overwrite(tmp_path, write
 def test_tracked_prepare_logs_row_and_label_counts_to_mlflow(tmp_path, write):
     from mlflow.tracking import MlflowClient
 
-    from nlpfactory.tracking import tracking_uri
+    from nlpfactory.tracking import MlflowTracker, tracking_uri
 
     path = tsv(write, reviews(40))
-    info = prepare_dataset_tracked(PrepareConfig(data_source=str(path)), tmp_path / "out")
+    info = prepare_dataset_tracked(PrepareConfig(data_source=str(path)), tmp_path / "out",
+                                   tracker=MlflowTracker())
     assert info.rows["train"] == 32
     client = MlflowClient(tracking_uri())
     experiment = client.get_experiment_by_name("nlpfactory-prepare_data")

@@ -1,0 +1,36 @@
+"""MetaKD's per-domain table: each domain's teacher and student scores side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nlpfactory.config import option
+from nlpfactory.stages import Port, StageResult
+
+SUMMARY = "Tabulate each domain's teacher and student scores and how much of the teacher the student keeps."
+INPUTS = {
+    "teacher_metrics": Port("The meta-teacher's evaluation on each domain's test rows (collected from the loop).", "metrics_list"),
+    "student_metrics": Port("Each domain student's evaluation on its domain's test rows (collected from the loop).", "metrics_list"),
+}
+OUTPUTS: dict[str, Port] = {}
+RECORDS = {
+    "report": Port("The per-domain table: teacher, student and the share the student keeps.", "report"),
+    "metrics": Port("The same numbers, per domain and averaged.", "metrics"),
+}
+
+
+@dataclasses.dataclass
+class DomainTableConfig:
+    domains: list = option([], "The domains, in the order the per-domain results were collected.")
+    metric: str = option("accuracy", "Which evaluation score the per-domain table shows: accuracy or macro_f1.")
+
+
+Config = DomainTableConfig
+
+
+def run(cfg: DomainTableConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+    from nlpfactory.distill.compare import domain_table
+
+    result, text = domain_table(cfg, [str(d) for d in cfg.domains], inputs["teacher_metrics"],
+                                inputs["student_metrics"], tracker=tracker)
+    return StageResult(result["flat"], report=text)

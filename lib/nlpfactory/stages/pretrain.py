@@ -1,0 +1,46 @@
+"""Masked-LM pretraining on unlabelled text: a backbone every other stage accepts as its model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nlpfactory.config import option
+from nlpfactory.errors import ConfigError
+from nlpfactory.stages import Port, StageResult
+from nlpfactory.train.config import TrainConfig
+
+SUMMARY = "Teach a model the language with whole-word masked-LM training on unlabelled text."
+INPUTS = {"dataset": Port("Optional Dataset whose text (the splits chosen in `splits`) is pretrained on.", optional=True)}
+OUTPUTS = {"pretrained_model": Port("The pretrained Model folder with an MLM head; every stage accepts it as its model.")}
+RECORDS = {"metrics": Port("Final MLM loss and accuracy (and before training), steps and training time.", "metrics")}
+
+
+@dataclasses.dataclass
+class PretrainConfig(TrainConfig):
+    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup); lower it (e.g. 5e-5) to adapt a model that already knows the language.")
+    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
+    corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read).")
+    splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")
+    mask_ratio: float = option(0.15, "Share of the tokens masked in each text, chosen as whole jieba words.")
+    vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset.")
+    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes).")
+    eval_rows: int = option(200, "Texts held out to measure the final MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 < self.mask_ratio < 1:
+            raise ConfigError(f"mask_ratio is {self.mask_ratio}", option="mask_ratio", fix="use a share between 0 and 1, e.g. 0.15")
+        if self.max_steps < 0 or self.eval_rows < 0:
+            raise ConfigError("max_steps and eval_rows must be 0 or more", option="max_steps/eval_rows", fix="use 0 or a positive number")
+
+
+Config = PretrainConfig
+
+
+def run(cfg: PretrainConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+    from nlpfactory.pretrain import pretrain
+
+    given = [inputs["dataset"]] if inputs.get("dataset") else []
+    result = pretrain(cfg, outputs["pretrained_model"], given, tracker=tracker)
+    return StageResult(result.metrics | {"parameters": result.parameters},
+                       {"pretrained_model": {"base_model": cfg.model, "parameters": result.parameters, "kind": "mlm"}})

