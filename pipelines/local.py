@@ -16,7 +16,6 @@ import uuid
 import warnings
 from pathlib import Path
 
-from nlpfactory.config import parse_value
 from nlpfactory.errors import InputError
 from nlpfactory.pipelines import registry
 
@@ -45,21 +44,21 @@ def parameters(pipeline_fn) -> dict[str, tuple[typing.Any, typing.Any]]:
 
 
 def parse_params(pipeline: str, pairs: list[str]) -> dict[str, typing.Any]:
-    """`name=value` strings -> typed arguments; unknown names are refused with the valid list."""
-    known = parameters(registry.get(pipeline))
-    out = {}
+    """`name=value` strings -> typed arguments; unknown names are refused with the valid list.
+    The same checks as `submit` (remote.coerce_arguments), against the pipeline's own spec."""
+    from google.protobuf import json_format
+
+    from nlpfactory.pipelines.remote import coerce_arguments
+
+    arguments = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep:
             raise InputError(f"--param {pair!r} is not name=value", fix="write it as --param epochs=2")
-        if name not in known:
-            raise InputError(f"pipeline {pipeline!r} has no parameter {name!r}",
-                             fix=f"valid parameters: {', '.join(known)}")
-        try:
-            out[name] = parse_value(text, known[name][0])
-        except ValueError as err:
-            raise InputError(f"--param {name}: {err}", fix=f"give a {getattr(known[name][0], '__name__', known[name][0])}") from None
-    return out
+        arguments[name] = text
+    spec = json_format.MessageToDict(registry.get(pipeline).pipeline_spec)
+    return coerce_arguments(arguments, spec["root"].get("inputDefinitions", {}).get("parameters", {}),
+                            f"pipeline {pipeline!r}")
 
 
 def run_local(pipeline: str, arguments: dict, output_root: str | Path = "local_outputs",

@@ -12,6 +12,7 @@ import numpy as np
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
+from nlpfactory.models.labels import check_labels_match
 from nlpfactory.predictor import load_predictor
 from nlpfactory.stages.evaluate import EvaluateConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -41,9 +42,7 @@ def score_split(model_dir: str | Path, dataset_dir: str | Path, cfg: EvaluateCon
     if cfg.domain:
         frame = frame[frame["domain"] == cfg.domain].reset_index(drop=True)
     predictor = load_predictor(model_dir)
-    if list(predictor.labels) != list(info.labels):
-        raise ValueError(f"{model_dir}: the model's labels {predictor.labels} differ from the "
-                         f"Dataset's {info.labels}; evaluate a model trained on this data")
+    check_labels_match(predictor.labels, info.labels, model=str(model_dir))
     texts_b = frame["text_b"].tolist() if info.is_pair else None
     probs = predictor.predict_proba(frame["text"].tolist(), texts_b)
     y_true, y_pred = np.asarray(label_ids(frame, info)), probs.argmax(axis=1)

@@ -16,6 +16,7 @@ from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
 from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.stages.finetune import FinetuneConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -87,8 +88,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
             vocab_size=cfg.vocab_size, tokenizer_dir=checkpoint_dir / "tokenizer",
         )
-        model.config.id2label = dict(enumerate(info.labels))
-        model.config.label2id = {name: i for i, name in enumerate(info.labels)}
+        name_labels(model, info.labels)
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         evaluate = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels,

@@ -163,6 +163,7 @@ class MlflowTracker(Tracker):
         self.uri = uri or tracking_uri()
         self.pipeline, self.pipeline_run_id = pipeline, pipeline_run_id
         self._parent_id: str | None = None
+        self._task = ""  # the last task's name, as its run is called
         self._client = None
         self._off: str | None = None  # why tracking is off, once it is
 
@@ -241,6 +242,7 @@ class MlflowTracker(Tracker):
                 self._close_parent(run)
 
     def _start(self, stage: str, task: str) -> StageRun:
+        self._task = task
         client = self._connect()
         if client is None:
             run = StageRun(None, uri=self.uri)
@@ -275,7 +277,7 @@ class MlflowTracker(Tracker):
     def summarize(self, task: str, metrics: dict[str, float]) -> None:
         if self._parent_id and not self._off:
             StageRun(self._parent_id, self._client, uri=self.uri).log_metrics(
-                {f"{task}.{name}": value for name, value in metrics.items()})
+                {f"{self._task or task}.{name}": value for name, value in metrics.items()})
 
 
 def install_kill_handler() -> None:

@@ -34,3 +34,25 @@ def test_parse_value_by_type():
     assert parse_value("a,b", list) == ["a", "b"] and parse_value('{"x": 1}', dict) == {"x": 1}
     with pytest.raises(ValueError):
         parse_value("maybe", bool)
+
+
+def test_labels_must_match_in_order_unless_only_names_count():
+    from nlpfactory.errors import InputError
+    from nlpfactory.models.labels import check_labels_match
+
+    check_labels_match(["neg", "pos"], ["neg", "pos"], model="m")
+    check_labels_match(["pos", "neg"], ["neg", "pos"], model="m", ordered=False)
+    with pytest.raises(InputError, match=r"the teacher predicts labels \['pos', 'neg'\].*\n  fix: use a teacher"):
+        check_labels_match(["pos", "neg"], ["neg", "pos"], model="m", role="teacher")
+
+
+def test_weight_decay_spares_biases_layernorm_and_frozen_weights():
+    import torch
+
+    from nlpfactory.train.config import decay_groups
+
+    layer = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 2))
+    layer[2].weight.requires_grad_(False)
+    decay, no_decay = decay_groups(layer.named_parameters(), 0.01)
+    assert decay["params"] == [layer[0].weight] and decay["weight_decay"] == 0.01
+    assert {id(p) for p in no_decay["params"]} == {id(layer[0].bias), id(layer[1].weight), id(layer[1].bias), id(layer[2].bias)}

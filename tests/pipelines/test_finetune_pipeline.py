@@ -42,8 +42,12 @@ def test_finetune_pipeline_runs_locally_and_tracks_every_task(tmp_path, monkeypa
     runs = client.search_runs([client.get_experiment_by_name("finetune").experiment_id])
     parents = [r for r in runs if r.data.tags.get(TAG_PARENT) == "true"]
     children = {r.data.tags[TAG_TASK]: r for r in runs if r.data.tags.get("mlflow.parentRunId")}
-    assert len(parents) == 1
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert {"prepare_data", "finetune", "evaluate model", "export"} <= set(children)
+    assert all(r.info.status == "FINISHED" for r in children.values())
+    # The parent carries the pipeline's parameters and each task's headline numbers.
+    assert parents[0].data.params["epochs"] == "3" and parents[0].data.params["model"] == "tiny"
+    assert parents[0].data.metrics["evaluate model.accuracy"] == children["evaluate model"].data.metrics["accuracy"]
     assert children["finetune"].data.params["epochs"] == "3"
     assert children["evaluate model"].data.metrics["accuracy"] >= 0.8
     assert "accuracy_hotel" in children["evaluate model"].data.metrics
@@ -55,7 +59,7 @@ def test_unknown_parameter_is_refused_with_the_valid_names(capsys):
     code = main(["run", "finetune", "--param", "epoch=2"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "no parameter 'epoch'" in err and "epochs" in err
+    assert "unknown pipeline parameter(s): epoch" in err and "epochs" in err
 
 
 def test_parameters_are_parsed_to_their_types():

@@ -23,6 +23,7 @@ from nlpfactory.augment.mlm import mlm_augment
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import SPLITS, has_split, load_split, read_info, write_dataset
 from nlpfactory.errors import InputError
+from nlpfactory.models.labels import check_labels_match
 from nlpfactory.stages.augment_data import AugmentConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
 
@@ -84,10 +85,9 @@ def _teacher(cfg: AugmentConfig, teacher, labels: list[str]):
         from nlpfactory.predictor import load_predictor
 
         teacher = load_predictor(cfg.teacher_filter)
-    if teacher is not None and sorted(teacher.labels) != sorted(labels):
-        raise InputError(
-            f"the teacher filter predicts labels {teacher.labels}, the Dataset has {labels}",
-            column="teacher_filter", fix="use a classifier trained on this Dataset's labels")
+    if teacher is not None:  # the filter compares label names, so their order may differ
+        check_labels_match(teacher.labels, labels, model=cfg.teacher_filter or "teacher", role="teacher filter",
+                           ordered=False)
     return teacher
 
 

@@ -27,6 +27,7 @@ from nlpfactory.distill.rows import attach, domain_ids
 from nlpfactory.errors import InputError
 from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, read_card, write_card
+from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
@@ -65,8 +66,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
             cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
         )
-        classifier.config.id2label = dict(enumerate(info.labels))
-        classifier.config.label2id = {name: i for i, name in enumerate(info.labels)}
+        name_labels(classifier, info.labels)
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         attach(rows, "domain_ids", domain_ids(train, domains, where))

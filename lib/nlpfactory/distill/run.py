@@ -24,9 +24,9 @@ from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
 from nlpfactory.distill.student import build_student
 from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
-from nlpfactory.errors import InputError
 from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, read_card, write_card
+from nlpfactory.models.labels import check_labels_match
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.models.presets import is_preset
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -69,9 +69,7 @@ def load_teacher(teacher: str, method: str, info: DatasetInfo, train_texts):
     card_path = Path(teacher) / "nlpfactory.json"
     card = read_card(teacher) if card_path.is_file() else {"base_model": teacher}
     labels = card.get("labels") or [model.config.id2label[i] for i in range(model.config.num_labels)]
-    if list(labels) != list(info.labels):
-        raise InputError(f"the teacher predicts {list(labels)}, the Dataset has labels {info.labels}",
-                         file=str(card_path), column="labels", fix="use a teacher fine-tuned on this Dataset's labels")
+    check_labels_match(labels, info.labels, model=str(card_path), role="teacher")
     return model, tokenizer, card
 
 

@@ -13,6 +13,7 @@ from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import SPLITS, has_split, load_split, read_info, write_dataset
 from nlpfactory.distill.config import SoftLabelConfig
 from nlpfactory.errors import InputError
+from nlpfactory.models.labels import check_labels_match
 from nlpfactory.predictor import load_predictor
 from nlpfactory.tracking import NO_TRACKING, Tracker
 
@@ -36,10 +37,8 @@ def write_soft_labels(cfg: SoftLabelConfig, dataset_dir: str | Path, teacher_dir
     with tracker.stage_run("soft_label", to_dict(cfg) | {"teacher": str(teacher_dir)}) as run:
         predictor = load_predictor(teacher_dir)
         predictor.batch_size = cfg.batch_size
-        if list(predictor.labels) != list(info.labels):
-            raise InputError(f"the teacher predicts {predictor.labels}, the Dataset has labels {info.labels}",
-                             file=str(Path(teacher_dir) / "nlpfactory.json"), column="labels",
-                             fix="use a teacher trained on this Dataset's labels")
+        check_labels_match(predictor.labels, info.labels, model=str(Path(teacher_dir) / "nlpfactory.json"),
+                           role="teacher")
         splits, labelled = {}, {}
         for split in (s for s in SPLITS if has_split(dataset_dir, s)):
             frame = load_split(dataset_dir, split)

@@ -9,6 +9,7 @@ import re
 import torch
 
 from nlpfactory.errors import InputError
+from nlpfactory.models.labels import name_labels
 from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 
 _LAYER_KEY = re.compile(r"^(.*\bencoder\.layer\.)(\d+)(\..*)$")
@@ -57,6 +58,5 @@ def build_student(student: str, student_init: str, teacher, labels: list[str], s
     else:
         raise InputError(f"unknown student {student!r}", column="student",
                          fix=f"choose a preset ({', '.join(PRESETS)}) or set student_init=teacher_layers:1,3")
-    model.config.id2label = dict(enumerate(labels))
-    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    name_labels(model, labels)
     return model

@@ -35,6 +35,7 @@ from nlpfactory.models.card import count_parameters, write_card
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
+from nlpfactory.train.config import decay_groups
 from nlpfactory.train.loop import FitResult, fit
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,8 @@ def _labelled(rows: list[dict], frame: pd.DataFrame, info: DatasetInfo) -> list[
 
 def _groups(model: PromptedMLM, cfg: FewshotConfig) -> list[dict]:
     """The language model at the stage's learning rate, the prompt at its own."""
-    decay, no_decay = [], []
-    for name, p in model.mlm.named_parameters():
-        (no_decay if p.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(p)
-    return [{"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-            {"params": list(model.prompt.parameters()), "weight_decay": 0.0, "lr": cfg.prompt_learning_rate}]
+    return decay_groups(model.mlm.named_parameters(), cfg.weight_decay) + [
+        {"params": list(model.prompt.parameters()), "weight_decay": 0.0, "lr": cfg.prompt_learning_rate}]
 
 
 def _cloze(cfg: FewshotConfig, mlm, tokenizer, info: DatasetInfo) -> Method:

@@ -30,3 +30,13 @@ class TrainConfig:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}", fix="see `nlpfactory COMMAND --help` for the allowed values")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+
+
+def decay_groups(named_parameters, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: weight decay on weight matrices, none on biases, LayerNorm and
+    other vectors (decaying them only pulls scales and offsets toward zero)."""
+    decay, no_decay = [], []
+    for name, p in named_parameters:
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

@@ -33,7 +33,7 @@ from nlpfactory.train.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.config import TrainConfig, decay_groups
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,7 @@ def device_for(preference: str = "auto") -> torch.device:
 
 def _optimizer(model: torch.nn.Module, cfg: TrainConfig, param_groups=None):
     if param_groups is None:
-        decay, no_decay = [], []
-        for name, p in model.named_parameters():
-            if not p.requires_grad:
-                continue
-            (no_decay if p.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(p)
-        param_groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-                        {"params": no_decay, "weight_decay": 0.0}]
+        param_groups = decay_groups(model.named_parameters(), cfg.weight_decay)
     return torch.optim.AdamW(param_groups, lr=cfg.learning_rate)
 
 
