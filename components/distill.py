@@ -18,6 +18,7 @@ def distill(
     student: str = "tiny",
     student_init: str = "random",
     temperature: float = 2.0,
+    soft_loss: str = "kl",
     alpha: float = 0.5,
     use_stored_logits: bool = True,
     intermediate: bool = False,

@@ -1,4 +1,4 @@
-"""Knowledge distillation: vanilla KD and MetaKD (METHODS.md §1–2).
+"""Knowledge distillation: vanilla KD and MetaKD (docs/methods.md §1–2).
 
 config.py      MetaTeacherConfig, DistillConfig, SoftLabelConfig
 losses.py      the loss registry (name -> function), per-sample when asked

@@ -1,6 +1,6 @@
 """The options of the distillation stages: the meta-teacher, the student, soft labels.
 
-Every MetaKD hyperparameter of the paper is a field (METHODS.md §2). The defaults are the
+Every MetaKD hyperparameter of the paper is a field (docs/methods.md §2). The defaults are the
 paper's, except the learning rates: the default models are presets trained from scratch, which
 stay at the majority class at the paper's BERT fine-tuning rates (2e-5 to 5e-5), so the
 defaults are from-scratch rates and each field's help names the paper's value.
@@ -15,6 +15,7 @@ from nlpfactory.errors import ConfigError
 from nlpfactory.train.config import TrainConfig
 
 METHODS = ("vanilla", "metakd")
+SOFT_LOSSES = ("kl", "soft_ce")  # names in distill.losses.LOSSES
 PROTOTYPES = ("class", "domain")
 
 
@@ -47,6 +48,7 @@ class DistillConfig(TrainConfig):
     student: str = option("tiny", "Student size: a preset (tiny, small, base), built with the teacher's vocabulary.")
     student_init: str = option("random", "How the student starts: random, or teacher_layers:1,3 (the teacher's embeddings and these of its layers; then `student` is ignored).")
     temperature: float = option(2.0, "Softmax temperature of the soft labels (T); the soft loss is scaled by T squared.")
+    soft_loss: str = option("kl", "How the student matches the teacher's soft labels (vanilla KD, MetaKD stage 2): kl (KL divergence) or soft_ce (cross-entropy with the teacher's distribution: the same gradient, the loss offset by the teacher's entropy).")
     alpha: float = option(0.5, "Vanilla KD: share of the soft-label loss; the rest is the loss on the true labels.")
     use_stored_logits: bool = option(True, "Vanilla KD: take the teacher's soft labels from the Dataset's logits column when it has one.")
     intermediate: bool = option(False, "Vanilla KD: also match hidden states and attention scores layer by layer (TinyBERT style).")
@@ -64,6 +66,8 @@ class DistillConfig(TrainConfig):
         super().__post_init__()
         if self.method not in METHODS:
             raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+        if self.soft_loss not in SOFT_LOSSES:
+            raise ConfigError(f"soft_loss is {self.soft_loss!r}", option="soft_loss", fix=f"use one of {', '.join(SOFT_LOSSES)}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {self.temperature}", fix="see `nlpfactory COMMAND --help` for the allowed values")
         if not 0 <= self.alpha <= 1:

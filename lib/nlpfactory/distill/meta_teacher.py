@@ -1,5 +1,5 @@
 """The MetaKD meta-teacher stage: one teacher trained on all domains at once, weighted by
-prototype scores and pushed towards domain-invariant features (METHODS.md §2a–2b).
+prototype scores and pushed towards domain-invariant features (docs/methods.md §2a–2b).
 
 The Model folder it writes still loads with AutoModelForSequenceClassification (kind
 "metakd_teacher"); the domain branch lives beside it in domain_branch.safetensors, and the
@@ -70,7 +70,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         attach(rows, "domain_ids", domain_ids(train, domains, where))
-        # Prototypes come from the encoder as it is before fine-tuning (METHODS.md §2a).
+        # Prototypes come from the encoder as it is before fine-tuning (docs/methods.md §2a).
         features = mean_token_states(classifier.to(device_for()), rows, pad_id=pad_id, max_length=cfg.max_length,
                                      include_padding=cfg.prototype == "domain")
         scores = prototype_scores(features, [r["domain_ids"] for r in rows], label_ids(train, info), cfg.prototype)

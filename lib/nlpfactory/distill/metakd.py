@@ -1,24 +1,38 @@
-"""MetaKD's parts (METHODS.md §2): the domain branch, the meta-teacher's objective, the
-domain-expertise weight, and the per-sample losses of the two meta-distillation stages.
+"""MetaKD (docs/methods.md §2): the domain branch, the meta-teacher's objective, the
+domain-expertise weight, the per-sample losses of the two meta-distillation stages, and the
+two-stage training of a student (`meta_distill`: intermediate layers first, weighted per
+sample by the domain-expertise weight, then the prediction layer; each stage is its own run of
+the training loop with its own epochs, learning rate and resumable checkpoint, and stage 2
+keeps the epoch with the best dev score).
 
 The same `WithDomainBranch` module serves the meta-teacher and the student: a sequence
 classifier plus a domain branch on its last layer, r = W_r·(E_dom[k] + meanpool(H^L)) + b,
 g = W_d·dropout(tanh(r)).
 
-Approximation, stated: METHODS writes the task head as W_c·ReLU(pooler([CLS])). We keep
+Approximation, stated: the paper writes the task head as W_c·ReLU(pooler([CLS])). We keep
 BERT's own classification head (W_c·dropout(pooler([CLS])), no ReLU) so the meta-teacher
 and its students load with AutoModelForSequenceClassification as they are.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nlpfactory.distill.intermediate import intermediate_loss
-from nlpfactory.distill.internals import encoder_inputs, run_with_internals
-from nlpfactory.distill.losses import feature_mse, hard_cross_entropy, kl_divergence, weighted_mean
+from nlpfactory.distill.config import DistillConfig
+from nlpfactory.distill.features import (
+    encoder_inputs,
+    intermediate_loss,
+    layer_map,
+    run_with_internals,
+)
+from nlpfactory.distill.losses import LOSSES, feature_mse, hard_cross_entropy, weighted_mean
+from nlpfactory.train.loop import FitResult, fit
 
 
 class DomainBranch(nn.Module):
@@ -100,14 +114,51 @@ def stage1_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, laye
 
 
 def stage2_loss(student, teacher: WithDomainBranch, batch: dict, temperature: float = 2.0,
-                weight_prediction: bool = False, hard_label_weight: float = 0.0) -> torch.Tensor:
+                weight_prediction: bool = False, hard_label_weight: float = 0.0, soft_loss: str = "kl") -> torch.Tensor:
     """L_2 = mean_i w_i·T²·KL(teacher ‖ student) (+ weight·CE on the true labels); w_i = λ_i
     with weight_prediction, else 1. `student` is the student's classifier alone."""
     t_inside, _, weights = teacher_view(teacher, batch)
     logits = student(**encoder_inputs(batch)).logits
-    soft = kl_divergence(logits, t_inside.logits, temperature, reduction="none")
+    soft = LOSSES[soft_loss](logits, t_inside.logits, temperature, reduction="none")
     loss = weighted_mean(soft, weights if weight_prediction else torch.ones_like(soft))
     if hard_label_weight:
         loss = loss + hard_label_weight * hard_cross_entropy(logits, batch["labels"])
     return loss
 
+
+def meta_distill(cfg: DistillConfig, teacher: WithDomainBranch, student: nn.Module, rows: list[dict], *,
+                 checkpoint_dirs: tuple[str | Path, str | Path], evaluate: Callable | None = None,
+                 on_metrics: Callable | None = None, pad_id: int = 0) -> dict[str, FitResult]:
+    """Train `student` (a sequence classifier) in place; rows carry labels, domain_ids and
+    prototype_scores. Returns the training record of each stage that ran."""
+    teacher_width = teacher.classifier.config.hidden_size
+    student_width = student.config.hidden_size
+    domains = teacher.branch.domain_embedding.num_embeddings
+    model = MetaStudent(
+        WithDomainBranch(student, DomainBranch(student_width, domains, teacher.branch.dropout.p)),
+        nn.Linear(student_width, teacher_width) if student_width != teacher_width else None,
+    )
+    pairs = layer_map(cfg.layer_map, student.config.num_hidden_layers, teacher.classifier.config.num_hidden_layers)
+    done = {}
+    if cfg.stage1_epochs:
+        stage1 = dataclasses.replace(cfg, epochs=cfg.stage1_epochs, learning_rate=cfg.stage1_learning_rate)
+        done["stage1"] = fit(
+            model, rows, lambda m, batch: stage1_loss(m, teacher, batch, pairs, cfg.feature_loss_weight), stage1,
+            checkpoint_dir=checkpoint_dirs[0], on_metrics=_prefixed(on_metrics, "stage1_"), pad_id=pad_id,
+            desc="metakd stage 1",
+        )
+    if cfg.stage2_epochs:
+        stage2 = dataclasses.replace(cfg, epochs=cfg.stage2_epochs, learning_rate=cfg.stage2_learning_rate)
+        done["stage2"] = fit(
+            student, rows, lambda m, batch: stage2_loss(m, teacher, batch, cfg.temperature, cfg.weight_prediction,
+                                                        cfg.hard_label_weight, cfg.soft_loss), stage2,
+            checkpoint_dir=checkpoint_dirs[1], evaluate=evaluate, on_metrics=_prefixed(on_metrics, "stage2_"),
+            pad_id=pad_id, desc="metakd stage 2",
+        )
+    return done
+
+
+def _prefixed(on_metrics: Callable | None, prefix: str) -> Callable | None:
+    if on_metrics is None:
+        return None
+    return lambda metrics, step: on_metrics({prefix + k: v for k, v in metrics.items()}, step)

@@ -1,5 +1,5 @@
 """Prototype scores: how typical a training row is of its own domain and how close it is to
-the other domains (MetaKD's instance-level transferable knowledge, METHODS.md §2a).
+the other domains (MetaKD's instance-level transferable knowledge, docs/methods.md §2a).
 
     t_i = ½·cos(h_i, c_own) + ½·cos(h_i, mean of the other domains' prototypes)
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nlpfactory.distill.internals import encoder_inputs
+from nlpfactory.distill.features import encoder_inputs
 from nlpfactory.train.batching import collate, sequential_batches
 
 

@@ -18,9 +18,9 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, load_split, read_info
 from nlpfactory.distill.config import DistillConfig
-from nlpfactory.distill.layer_map import layer_map
-from nlpfactory.distill.meta_distill import meta_distill
+from nlpfactory.distill.features import layer_map
 from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_scores
+from nlpfactory.distill.metakd import meta_distill
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
 from nlpfactory.distill.student import build_student
 from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
@@ -125,7 +125,7 @@ def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint
         if student.config.hidden_size != teacher.config.hidden_size:
             projection = nn.Linear(student.config.hidden_size, teacher.config.hidden_size)
     model = VanillaStudent(student, projection)
-    return fit(model, rows, lambda m, batch: vanilla_loss(m, teacher, batch, cfg.temperature, cfg.alpha, pairs),
+    return fit(model, rows, lambda m, batch: vanilla_loss(m, teacher, batch, cfg.temperature, cfg.alpha, pairs, cfg.soft_loss),
                cfg, checkpoint_dir=checkpoint_dir, evaluate=(lambda m: scorer(m.student)) if scorer else None,
                on_metrics=on_metrics, pad_id=pad_id, desc="vanilla kd")
 

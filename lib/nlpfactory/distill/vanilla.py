@@ -1,4 +1,4 @@
-"""Vanilla knowledge distillation (Hinton et al., METHODS.md §1):
+"""Vanilla knowledge distillation (Hinton et al., docs/methods.md §1):
 
     L = α · T² · KL(softmax(z_T/T) ‖ softmax(z_S/T)) + (1 − α) · CE(z_S, y)
 
@@ -12,9 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nlpfactory.distill.intermediate import intermediate_loss
-from nlpfactory.distill.internals import encoder_inputs, run_with_internals
-from nlpfactory.distill.losses import hard_cross_entropy, kl_divergence
+from nlpfactory.distill.features import encoder_inputs, intermediate_loss, run_with_internals
+from nlpfactory.distill.losses import LOSSES, hard_cross_entropy
 
 
 class VanillaStudent(nn.Module):
@@ -28,7 +27,7 @@ class VanillaStudent(nn.Module):
 
 
 def vanilla_loss(model: VanillaStudent, teacher, batch: dict, temperature: float = 2.0, alpha: float = 0.5,
-                 layer_pairs: dict[int, int] | None = None) -> torch.Tensor:
+                 layer_pairs: dict[int, int] | None = None, soft_loss: str = "kl") -> torch.Tensor:
     teacher_inside = None
     if layer_pairs is not None or "teacher_logits" not in batch:
         with torch.no_grad():
@@ -39,7 +38,7 @@ def vanilla_loss(model: VanillaStudent, teacher, batch: dict, temperature: float
         logits = student_inside.logits
     else:
         logits = model.student(**encoder_inputs(batch)).logits
-    per_sample = alpha * kl_divergence(logits, teacher_logits, temperature, reduction="none") + \
+    per_sample = alpha * LOSSES[soft_loss](logits, teacher_logits, temperature, reduction="none") + \
         (1 - alpha) * hard_cross_entropy(logits, batch["labels"], reduction="none")
     if layer_pairs is not None:
         per_sample = per_sample + intermediate_loss(model.student, student_inside, teacher, teacher_inside,

@@ -1,4 +1,4 @@
-"""CP-Tuning (METHODS.md section 3): a class feature at [OMSK], PCCL between features, an
+"""CP-Tuning (docs/methods.md §3): a class feature at [OMSK], PCCL between features, an
 auxiliary masked-LM loss on the text, and prediction by the nearest class prototype.
 
 Each training step runs the model twice: once on the clean input for the features (so PCCL

@@ -1,4 +1,4 @@
-"""PCCL, CP-Tuning's pair-based cost-sensitive contrastive loss (METHODS.md section 3).
+"""PCCL, CP-Tuning's pair-based cost-sensitive contrastive loss (docs/methods.md §3).
 
 Over the unordered pairs i < j of a batch with s = e_i . e_j (features L2-normalised):
   a_p = (1/k) [1 + m - s_p]_+ ,  a_n = [s_n + m]_+   (weights only: no gradient through them)

@@ -1,7 +1,7 @@
 """Cloze scoring for PET and P-Tuning: a label's score is how likely its word is in the mask slot.
 
 Label words of different lengths (好 / 不好, 体育 / 财经新闻): of the two sound choices in
-METHODS.md we take the simpler one. The mask slot holds as many [MASK] tokens as the longest
+docs/methods.md we take the simpler one. The mask slot holds as many [MASK] tokens as the longest
 label word has; a word of n tokens is read at the first n masks, and its score is the mean
 (default; length-fair) or the sum of its tokens' log-probabilities there. One forward pass
 scores every label, in training and prediction alike. q(l|x) = softmax over the labels' scores.

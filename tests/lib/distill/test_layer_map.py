@@ -1,6 +1,6 @@
 import pytest
 
-from nlpfactory.distill.layer_map import layer_map, uniform_map
+from nlpfactory.distill.features import layer_map, uniform_map
 from nlpfactory.errors import InputError
 
 

@@ -87,5 +87,18 @@ def test_weighted_mean_refuses_a_batch_wide_weight():
         weighted_mean(torch.ones(3), torch.ones(1))
 
 
-def test_registry_names_every_loss():
-    assert {"kl", "soft_ce", "hard_ce", "hidden_mse", "embedding_mse", "attention_mse", "feature_mse"} <= set(LOSSES)
+def test_the_config_chooses_among_the_registered_soft_losses():
+    from nlpfactory.distill.config import SOFT_LOSSES, DistillConfig
+
+    assert set(SOFT_LOSSES) == set(LOSSES)
+    with pytest.raises(ValueError, match="soft_loss"):
+        DistillConfig(soft_loss="mse")
+
+
+def test_soft_cross_entropy_is_the_kl_plus_the_teachers_entropy():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(4, 3), torch.randn(4, 3)
+    p = torch.softmax(teacher / 2, -1)
+    entropy = -(p * p.log()).sum(-1) * 4  # times T²
+    kl = LOSSES["kl"](student, teacher, 2.0, reduction="none")
+    assert torch.allclose(LOSSES["soft_ce"](student, teacher, 2.0, reduction="none"), kl + entropy, atol=1e-5)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from nlpfactory.distill.layer_map import uniform_map
+from nlpfactory.distill.features import uniform_map
 from nlpfactory.distill.metakd import (
     DomainBranch,
     MetaStudent,

@@ -140,8 +140,8 @@ def test_a_domain_the_data_lacks_is_refused(reviews, teacher, isolated):
 
 
 def test_meta_teacher_stays_frozen_through_both_stages(reviews, isolated):
-    from nlpfactory.distill.meta_distill import meta_distill
     from nlpfactory.distill.meta_teacher import lookup_prototype_scores
+    from nlpfactory.distill.metakd import meta_distill
     from nlpfactory.distill.rows import attach, domain_ids
 
     cfg = MetaTeacherConfig(model="tiny", vocab_size=200, **QUICK)
