@@ -75,7 +75,7 @@ def unreachable(uri: str, timeout: float = PROBE_SECONDS) -> str | None:
     except urllib.error.HTTPError:
         return None
     except (OSError, ValueError) as err:
-        return f"no answer within {timeout:g} s ({getattr(err, 'reason', err)})"
+        return f"cannot connect: {getattr(err, 'reason', err)} (probe timeout {timeout:g} s)"
 
 
 class StageRun:

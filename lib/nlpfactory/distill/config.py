@@ -32,9 +32,9 @@ class MetaTeacherConfig(TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.prototype not in PROTOTYPES:
-            raise ConfigError(f"prototype must be one of {PROTOTYPES}, got {self.prototype!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"prototype is {self.prototype!r}", option="prototype", fix=f"use one of {', '.join(PROTOTYPES)}")
         if self.metric not in ("accuracy", "macro_f1"):
-            raise ConfigError(f"metric must be accuracy or macro_f1, got {self.metric!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"metric is {self.metric!r}", option="metric", fix="use accuracy or macro_f1")
 
 
 @dataclasses.dataclass
@@ -65,20 +65,20 @@ class DistillConfig(TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"method is {self.method!r}", option="method", fix=f"use one of {', '.join(METHODS)}")
         if self.soft_loss not in SOFT_LOSSES:
             raise ConfigError(f"soft_loss is {self.soft_loss!r}", option="soft_loss", fix=f"use one of {', '.join(SOFT_LOSSES)}")
         if self.temperature <= 0:
-            raise ConfigError(f"temperature must be positive, got {self.temperature}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"temperature is {self.temperature}", option="temperature", fix="use a positive number, e.g. 2")
         if not 0 <= self.alpha <= 1:
-            raise ConfigError(f"alpha must be in [0, 1], got {self.alpha}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"alpha is {self.alpha}", option="alpha", fix="use a share in [0, 1], e.g. 0.5")
         if self.student_init != "random" and not self.student_init.startswith("teacher_layers:"):
-            raise ConfigError(f"student_init must be random or teacher_layers:1,3; got {self.student_init!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"student_init is {self.student_init!r}", option="student_init", fix="use random, or teacher_layers: and layer numbers, e.g. teacher_layers:1,3")
         for name in ("stage1_epochs", "stage2_epochs"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+                raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 0 (skip the stage) or more")
         if self.metric not in ("accuracy", "macro_f1"):
-            raise ConfigError(f"metric must be accuracy or macro_f1, got {self.metric!r}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"metric is {self.metric!r}", option="metric", fix="use accuracy or macro_f1")
 
 
 @dataclasses.dataclass

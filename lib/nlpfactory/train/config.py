@@ -25,11 +25,11 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("epochs", "batch_size", "grad_accum_steps", "max_length"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+                raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 1 or more")
         if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"warmup_ratio is {self.warmup_ratio}", option="warmup_ratio", fix="use a share in [0, 1), e.g. 0.1")
         if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}", fix="see `nlpfactory COMMAND --help` for the allowed values")
+            raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate", fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model")
 
 
 def decay_groups(named_parameters, weight_decay: float) -> list[dict]:

@@ -29,12 +29,22 @@ def isolated(tmp_path):
     return tmp_path
 
 
-@pytest.fixture
-def reviews(isolated):
+def write_reviews(folder):
     """A prepared two-domain Dataset folder (train 48, dev 16, test 16)."""
     frame = make_reviews(40)
     splits = {"train": frame.iloc[[i for i in range(80) if i % 5 < 3]],
               "dev": frame.iloc[[i for i in range(80) if i % 5 == 3]],
               "test": frame.iloc[[i for i in range(80) if i % 5 == 4]]}
     info = DatasetInfo(task="classification", labels=["neg", "pos"], domains=["book", "hotel"])
-    return write_dataset(isolated / "reviews", splits, info)
+    return write_dataset(folder, splits, info)
+
+
+@pytest.fixture
+def reviews(isolated):
+    return write_reviews(isolated / "reviews")
+
+
+@pytest.fixture(scope="module")
+def shared_reviews(tmp_path_factory):
+    """The same Dataset, once per module, for module-scoped fixtures that only read it."""
+    return write_reviews(tmp_path_factory.mktemp("shared") / "reviews")
