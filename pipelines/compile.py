@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nlpfactory.pipelines import registry
 REPO = Path(__file__).resolve().parent.parent
 SPECS_DIR = REPO / "component_specs"
 COMPILED_DIR = REPO / "pipelines" / "compiled"
+STAGES_DOC = REPO / "docs" / "stages.md"
 
 
 def components() -> dict[str, PythonComponent]:
@@ -53,13 +55,44 @@ def compile_pipelines(out_dir: Path = COMPILED_DIR) -> list[Path]:
     return written
 
 
+def stages_reference() -> str:
+    """docs/stages.md: every stage's artifacts and options, from the same registry and configs
+    as the components and the commands."""
+    from nlpfactory import stages
+    from nlpfactory.config import defaults, describe
+
+    lines = ["# The stages", "",
+             "Generated from `lib/nlpfactory/stages/` by `make specs`; do not edit by hand. Each stage is",
+             "a Kubeflow component (`component_specs/`), a command (`nlpfactory <stage> --help`) and a",
+             "Python entry (`nlpfactory.stages.get(name).run(cfg, inputs, outputs, tracker)`), all with",
+             "these names and defaults.", ""]
+    for name in stages.names():
+        stage = stages.get(name)
+        lines += [f"## {name}", "", stage.SUMMARY, "", "| artifact | | what |", "|---|---|---|"]
+        for kind, ports in (("in", stage.INPUTS), ("out", stage.OUTPUTS), ("recorded", stage.RECORDS)):
+            for port_name, port in ports.items():
+                lines.append(f"| `{port_name}` | {kind}{' (optional)' if port.optional else ''} | {port.help} |")
+        lines += ["", "| option | default | what |", "|---|---|---|"]
+        help_for = describe(stage.Config)
+        for option, default in defaults(stage.Config).items():
+            shown = json.dumps(default, ensure_ascii=False)
+            lines.append(f"| `{option}` | `{shown}` | {help_for[option].replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_stages_reference(path: Path = STAGES_DOC) -> list[Path]:
+    path.write_text(stages_reference(), encoding="utf-8")
+    return [path]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", choices=["specs", "pipelines", "all"])
     args = parser.parse_args(argv)
     paths = []
     if args.what in ("specs", "all"):
-        paths += compile_specs()
+        paths += compile_specs() + write_stages_reference()
     if args.what in ("pipelines", "all"):
         paths += compile_pipelines()
     for p in paths:

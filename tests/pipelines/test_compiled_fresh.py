@@ -18,6 +18,12 @@ def test_checked_in_yaml_is_fresh(tmp_path, monkeypatch, compile_fn, checked_in)
         assert stale[name] == text, f"{checked_in.name}/{name} is stale: run `make specs pipelines`"
 
 
+def test_the_stage_reference_is_fresh():
+    from nlpfactory.pipelines.compile import STAGES_DOC, stages_reference
+
+    assert STAGES_DOC.read_text(encoding="utf-8") == stages_reference(), "run `make specs` and commit docs/stages.md"
+
+
 @pytest.mark.parametrize("name", __import__("nlpfactory.pipelines.registry", fromlist=["names"]).names())
 def test_every_pipeline_parameter_has_a_form_description(name):
     """The Kubeflow UI renders pipeline inputs as a form; each field needs its sentence."""
