@@ -8,6 +8,7 @@ from nlpfactory.augment.eda import OPERATIONS
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 METHODS = ("eda", "mlm")
 SUMMARY = "Make a larger training set: each row gets augmented copies with the same label."
@@ -49,7 +50,7 @@ class AugmentConfig:
 Config = AugmentConfig
 
 
-def run(cfg: AugmentConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: AugmentConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.augment.run import augment_dataset
 
     teacher = None

@@ -6,6 +6,7 @@ import dataclasses
 
 from nlpfactory.config import option
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Compare a student with its teacher: how much accuracy it keeps, how much smaller and faster it is."
 INPUTS = {
@@ -31,7 +32,7 @@ class CompareConfig:
 Config = CompareConfig
 
 
-def run(cfg: CompareConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: CompareConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.distill.compare import compare_models
 
     result, text = compare_models(cfg, inputs["teacher"], inputs["student"], inputs["dataset"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Distill a small student from a frozen teacher: vanilla KD or MetaKD, optionally for one domain."
 INPUTS = {
@@ -16,7 +17,7 @@ RECORDS = {"metrics": Port("The student's dev scores, its parameter count and th
 Config = DistillConfig
 
 
-def run(cfg: DistillConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: DistillConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.distill.run import distill
 
     result = distill(cfg, inputs["dataset"], inputs["teacher"], outputs["student_model"], tracker=tracker)

@@ -6,6 +6,7 @@ import dataclasses
 
 from nlpfactory.config import option
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Tabulate each domain's teacher and student scores and how much of the teacher the student keeps."
 INPUTS = {
@@ -28,7 +29,7 @@ class DomainTableConfig:
 Config = DomainTableConfig
 
 
-def run(cfg: DomainTableConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: DomainTableConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.distill.compare import domain_table
 
     result, text = domain_table(cfg, [str(d) for d in cfg.domains], inputs["teacher_metrics"],

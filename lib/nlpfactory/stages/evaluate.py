@@ -6,6 +6,7 @@ import dataclasses
 
 from nlpfactory.config import option
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Score a model on a Dataset split and write metrics, a confusion matrix and a report."
 INPUTS = {"model": Port("The Model folder to score."), "dataset": Port("The Dataset whose split is scored.")}
@@ -28,7 +29,7 @@ class EvaluateConfig:
 Config = EvaluateConfig
 
 
-def run(cfg: EvaluateConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: EvaluateConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.evaluate import evaluate
 
     result = evaluate(cfg, inputs["model"], inputs["dataset"], tracker=tracker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nlpfactory.serving.export import ExportConfig
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = ("Export a classifier for serving (ONNX fp32 + int8, KServe manifest), check it, and register it "
            "in MLflow when a name is given. Returns models:/NAME@ALIAS, or \"\" when not registered.")
@@ -17,7 +18,7 @@ RECORDS = {"metrics": Port("The export checks: ONNX vs PyTorch logit difference,
 Config = ExportConfig
 
 
-def run(cfg: ExportConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: ExportConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.serving.export import export
 
     result = export(cfg, inputs["model"], outputs["exported_model"], inputs.get("dataset"), tracker=tracker)

@@ -6,6 +6,7 @@ import dataclasses
 
 from nlpfactory.fewshot.config import FewshotConfig
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Learn a classifier from a few labelled rows per class by prompt learning (PET, P-Tuning or CP-Tuning)."
 INPUTS = {
@@ -18,7 +19,7 @@ RECORDS = {"metrics": Port("Dev accuracy on the K-shot dev rows, parameter count
 Config = FewshotConfig
 
 
-def run(cfg: FewshotConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: FewshotConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.fewshot.train import fewshot
 
     if inputs.get("backbone"):

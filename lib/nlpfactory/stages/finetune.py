@@ -7,6 +7,7 @@ import dataclasses
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.config import TrainConfig
 
 SUMMARY = "Fine-tune a model into a classifier: the teacher of the distillation recipes."
@@ -36,7 +37,7 @@ class FinetuneConfig(TrainConfig):
 Config = FinetuneConfig
 
 
-def run(cfg: FinetuneConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: FinetuneConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.finetune import finetune
 
     result = finetune(cfg, inputs["dataset"], outputs["trained_model"], tracker=tracker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nlpfactory.distill.config import MetaTeacherConfig
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Train a MetaKD meta-teacher on all domains at once, for per-domain students to learn from."
 INPUTS = {"dataset": Port("The prepared multi-domain Dataset (a domain column with at least two domains).")}
@@ -13,7 +14,7 @@ RECORDS = {"metrics": Port("Dev scores of the best epoch, parameter count and ea
 Config = MetaTeacherConfig
 
 
-def run(cfg: MetaTeacherConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: MetaTeacherConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.distill.meta_teacher import train_meta_teacher
 
     result = train_meta_teacher(cfg, inputs["dataset"], outputs["meta_teacher"], tracker=tracker)

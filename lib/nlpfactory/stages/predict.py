@@ -7,6 +7,7 @@ import dataclasses
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 PRECISIONS = ("auto", "int8", "fp32")
 SUMMARY = "Label every row of a file or Dataset split with a model (batch inference, streamed)."
@@ -39,7 +40,7 @@ class PredictConfig:
 Config = PredictConfig
 
 
-def run(cfg: PredictConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: PredictConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.serving.predict_file import predict_to_folder
 
     with tracker.stage_run("predict", dataclasses.asdict(cfg)) as tracked:

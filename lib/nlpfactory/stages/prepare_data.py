@@ -7,6 +7,7 @@ import dataclasses
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 OTHER_DOMAIN_CHOICES = ("keep", "drop")
 SUMMARY = "Read a data file or a named corpus, check it, and split it into a Dataset."
@@ -78,7 +79,7 @@ def _name(value) -> str:
 Config = PrepareConfig
 
 
-def run(cfg: PrepareConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: PrepareConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.data.prepare import dataset_metrics, prepare_dataset_tracked
 
     info = prepare_dataset_tracked(cfg, outputs["dataset"], tracker=tracker)

@@ -7,6 +7,7 @@ import dataclasses
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.config import TrainConfig
 
 SUMMARY = "Teach a model the language with whole-word masked-LM training on unlabelled text."
@@ -37,7 +38,7 @@ class PretrainConfig(TrainConfig):
 Config = PretrainConfig
 
 
-def run(cfg: PretrainConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: PretrainConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.pretrain import pretrain
 
     given = [inputs["dataset"]] if inputs.get("dataset") else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nlpfactory.distill.config import SoftLabelConfig
 from nlpfactory.stages import Port, StageResult
+from nlpfactory.tracking import NO_TRACKING, Tracker
 
 SUMMARY = "Write the teacher's logits into the Dataset, so a student can learn from them without the teacher."
 INPUTS = {
@@ -16,7 +17,7 @@ RECORDS: dict[str, Port] = {}
 Config = SoftLabelConfig
 
 
-def run(cfg: SoftLabelConfig, inputs: dict, outputs: dict, tracker) -> StageResult:
+def run(cfg: SoftLabelConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
     from nlpfactory.distill.soft_labels import write_soft_labels
 
     counts = write_soft_labels(cfg, inputs["dataset"], inputs["teacher"], outputs["labelled"], tracker=tracker)
