@@ -15,7 +15,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
-from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.card import count_parameters, lineage, write_card
 from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.stages.finetune import FinetuneConfig
@@ -107,8 +107,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
                 "task": info.task, "kind": "classifier", "labels": info.labels, "domains": info.domains,
                 "base_model": cfg.model, "origin": origin, "parameters": parameters,
                 "max_length": cfg.max_length, "text_columns": info.text_columns,
-                "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
-                            "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
+                "lineage": lineage("finetune", run, dataset_dir, info),
                 "training": {"best_epoch": result.best_epoch, "steps": result.steps,
                              "seconds": round(time.time() - started, 1),
                              "samples_per_second": round(result.samples_per_second, 1)},

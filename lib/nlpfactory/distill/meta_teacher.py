@@ -26,7 +26,7 @@ from nlpfactory.distill.prototypes import mean_token_states, prototype_scores
 from nlpfactory.distill.rows import attach, domain_ids
 from nlpfactory.errors import InputError
 from nlpfactory.finetune import dev_scorer, labelled_rows
-from nlpfactory.models.card import count_parameters, read_card, write_card
+from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
 from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -94,8 +94,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
             "task": info.task, "kind": "metakd_teacher", "labels": info.labels, "domains": domains,
             "base_model": cfg.model, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
-            "lineage": {"stage": "meta_teacher", "dataset": str(dataset_dir), "dataset_source": info.source,
-                        "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
+            "lineage": lineage("meta_teacher", run, dataset_dir, info),
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score},
             "training": {"best_epoch": result.best_epoch, "steps": result.steps,
                          "seconds": round(time.time() - started, 1)},

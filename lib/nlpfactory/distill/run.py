@@ -25,7 +25,7 @@ from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logi
 from nlpfactory.distill.student import build_student
 from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
 from nlpfactory.finetune import dev_scorer, labelled_rows
-from nlpfactory.models.card import count_parameters, read_card, write_card
+from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
 from nlpfactory.models.labels import check_labels_match
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.models.presets import is_preset
@@ -106,7 +106,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
                                count_parameters(classifier), training)
         with atomic_dir(output_dir) as tmp:
             save_model(student.cpu(), tokenizer, tmp)
-            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, run.pipeline_run_id,
+            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run,
                                   round(time.time() - started, 1)))
         run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
         run.log_text(_report(cfg, teacher_dir, result), "report.md")
@@ -130,14 +130,14 @@ def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint
                on_metrics=on_metrics, pad_id=pad_id, desc="vanilla kd")
 
 
-def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run_id, kfp_run_id, seconds) -> dict:
+def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, seconds) -> dict:
     return {
         "task": info.task, "kind": "classifier", "labels": info.labels,
         "domains": [cfg.domain] if cfg.domain else info.domains,
         "base_model": cfg.student_init if cfg.student_init != "random" else cfg.student,
         "parameters": result.parameters, "max_length": cfg.max_length, "text_columns": info.text_columns,
-        "lineage": {"stage": "distill", "teacher": str(teacher_dir), "teacher_base_model": teacher_card.get("base_model"),
-                    "dataset": str(dataset_dir), "dataset_source": info.source, "mlflow_run_id": run_id, "kfp_run_id": kfp_run_id},
+        "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
+                           teacher_base_model=teacher_card.get("base_model")),
         "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature,
                          "teacher_parameters": result.teacher_parameters,
                          "stages": {name: {"best_epoch": f.best_epoch, "steps": f.steps} for name, f in result.training.items()},

@@ -31,7 +31,7 @@ from nlpfactory.fewshot.pet import cloze_loss, cloze_scores, label_words, word_t
 from nlpfactory.fewshot.predict import PROMPT_FILE, PROTOTYPES_FILE, run_batches
 from nlpfactory.fewshot.ptuning import PromptEncoder
 from nlpfactory.fewshot.sampler import balanced_batches, sample_k_shot
-from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.card import count_parameters, lineage, write_card
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
@@ -109,8 +109,7 @@ def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path,
             "task": info.task, "kind": cfg.method, "labels": info.labels, "domains": info.domains,
             "base_model": cfg.model, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
-            "lineage": {"stage": "fewshot", "dataset": str(dataset_dir), "dataset_source": info.source,
-                        "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
+            "lineage": lineage("fewshot", run, dataset_dir, info),
             "fewshot": {"method": cfg.method, "shots_per_class": cfg.shots_per_class, "seed": cfg.seed,
                         "train_rows": len(rows), "dev_rows": len(dev_rows or [])},
             "training": {"best_epoch": result.best_epoch, "steps": result.steps, "seconds": round(seconds, 1)},

@@ -29,5 +29,14 @@ def read_card(model_dir: str | Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def lineage(stage: str, run, dataset_dir=None, info=None, **more) -> dict:
+    """Where a Model folder came from: the stage, its Dataset and the runs that made it (the
+    MLflow run and the KFP run; empty when not tracked)."""
+    out = {"stage": stage, **more}
+    if dataset_dir is not None:
+        out |= {"dataset": str(dataset_dir), "dataset_source": info.source if info else None}
+    return out | {"mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id}
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
