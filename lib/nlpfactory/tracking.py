@@ -164,6 +164,7 @@ class MlflowTracker(Tracker):
         self.pipeline, self.pipeline_run_id = pipeline, pipeline_run_id
         self._parent_id: str | None = None
         self._task = ""  # the last task's name, as its run is called
+        self._last: StageRun | None = None  # the last task's run: inactive once tracking failed
         self._client = None
         self._off: str | None = None  # why tracking is off, once it is
 
@@ -173,9 +174,10 @@ class MlflowTracker(Tracker):
                    pipeline_run_id=os.environ.get(ENV_PIPELINE_RUN_ID, ""))
 
     def _connect(self):
-        """The MLflow client and experiment id, or None (with the reason kept) when unreachable."""
-        if self._off:
-            return None
+        """The MLflow client, or None (with the reason kept) when the store is unreachable. The
+        store is probed once per tracker."""
+        if self._off or self._client:
+            return None if self._off else self._client
         for name, value in FAIL_FAST_ENV.items():
             os.environ.setdefault(name, value)
         self._off = unreachable(self.uri)
@@ -185,7 +187,7 @@ class MlflowTracker(Tracker):
         from mlflow.tracking import MlflowClient
 
         mlflow.set_tracking_uri(self.uri)
-        self._client = self._client or MlflowClient(self.uri)
+        self._client = MlflowClient(self.uri)
         return self._client
 
     def _experiment_id(self, client, name: str) -> str:
@@ -256,7 +258,8 @@ class MlflowTracker(Tracker):
         else:
             experiment_id = self._experiment_id(client, self.pipeline or f"nlpfactory-{stage}")
         created = client.create_run(experiment_id, run_name=task, tags=tags)
-        return StageRun(created.info.run_id, client, pipeline_run_id=self.pipeline_run_id, uri=self.uri)
+        self._last = StageRun(created.info.run_id, client, pipeline_run_id=self.pipeline_run_id, uri=self.uri)
+        return self._last
 
     def _close_parent(self, run: StageRun) -> None:
         """End the parent with its worst child once no child is running; a later task reopens it."""
@@ -275,7 +278,8 @@ class MlflowTracker(Tracker):
             run._disable(f"could not update the pipeline's parent run: {err}")
 
     def summarize(self, task: str, metrics: dict[str, float]) -> None:
-        if self._parent_id and not self._off:
+        # After a failure mid-stage the server is taken to be gone: no second wait for it.
+        if self._parent_id and self._last is not None and self._last.active:
             StageRun(self._parent_id, self._client, uri=self.uri).log_metrics(
                 {f"{self._task or task}.{name}": value for name, value in metrics.items()})
 
