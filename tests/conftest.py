@@ -24,14 +24,22 @@ def mlflow_template(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def isolated_tracking(tmp_path_factory, monkeypatch, mlflow_template):
-    """Every test gets its own MLflow store and its own resumable-training folder, outside its
-    tmp_path; datahub downloads stay shared (NLPFACTORY_CACHE) so they happen once."""
+def isolated_tracking(tmp_path_factory, monkeypatch):
+    """Every test gets its own MLflow store path and its own resumable-training folder, outside
+    its tmp_path; datahub downloads stay shared (NLPFACTORY_CACHE) so they happen once. The
+    store is not created: library calls track nothing unless given a tracker."""
     own = tmp_path_factory.mktemp("tracking")
-    shutil.copy(mlflow_template, own / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{own / 'mlflow.db'}")
     monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(own / "checkpoints"))
-    yield
+    yield own / "mlflow.db"
+
+
+@pytest.fixture
+def mlflow_store(isolated_tracking, mlflow_template):
+    """Opt in where a test tracks to MLflow: the test's store, its tables already made (a fresh
+    store spends seconds migrating)."""
+    shutil.copy(mlflow_template, isolated_tracking)
+    return isolated_tracking
 
 
 @pytest.fixture

@@ -39,4 +39,7 @@ class ConfigError(InputError):
     Names the option and the fix; the command line prints it without a traceback."""
 
     def __init__(self, problem: str, *, option: str | None = None, fix: str | None = None):
-        super().__init__(problem, column=option, fix=fix)
+        super().__init__(problem, fix=fix)
+        self.column = option
+        if option:
+            self.args = (f"option {option!r}: {self.args[0]}",)

@@ -4,6 +4,8 @@ Model folder and a Dataset, exports (and registers) the model, then labels the d
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 
 def write_untrained_classifier(path, texts):
     from nlpfactory.models.card import write_card

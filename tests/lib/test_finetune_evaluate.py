@@ -7,6 +7,8 @@ from nlpfactory.evaluate import EvaluateConfig, evaluate
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.card import read_card
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 TINY = dict(model="tiny", epochs=4, batch_size=16, learning_rate=2e-3, vocab_size=300, max_length=32)
 
 

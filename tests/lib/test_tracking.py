@@ -18,6 +18,8 @@ from nlpfactory.tracking import (
     ui_hint,
 )
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 
 def _children_and_parent(experiment: str):
     from mlflow.tracking import MlflowClient

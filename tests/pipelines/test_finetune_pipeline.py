@@ -6,6 +6,8 @@ import pytest
 
 from nlpfactory.pipelines.cli import main
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 
 @pytest.mark.slow
 def test_finetune_pipeline_runs_locally_and_tracks_every_task(tmp_path, monkeypatch, capsys):

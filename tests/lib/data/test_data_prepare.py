@@ -8,6 +8,8 @@ from nlpfactory.data.dataset import load_split, read_info
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset, prepare_dataset_tracked
 from nlpfactory.errors import InputError
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 
 def tsv(write, rows, name="data.tsv", header=("text", "label")):
     lines = ["\t".join(header)] + ["\t".join(r) for r in rows]

@@ -31,15 +31,8 @@ def reviews(n, seed):
     return pd.DataFrame(rows)
 
 
-@pytest.fixture(scope="module")
-def tracking_uri(tmp_path_factory):
-    """One MLflow store for the module: creating its tables is most of a tiny run's time."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
-
-
 @pytest.fixture
-def dataset(tmp_path, monkeypatch, tracking_uri):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+def dataset(tmp_path):
     info = DatasetInfo(task="classification", labels=["negative", "positive"])
     return write_dataset(tmp_path / "data", {"train": reviews(40, 0), "dev": reviews(12, 1), "test": reviews(20, 2)}, info)
 
@@ -104,8 +97,7 @@ def test_cptuning_saves_anchors_and_predicts_by_them(dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_pairs_go_through_the_pattern_text_b_slot(tmp_path, monkeypatch, tracking_uri):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+def test_pairs_go_through_the_pattern_text_b_slot(tmp_path):
     frame = reviews(24, 4).assign(text_b=lambda f: f["text"].str[:3])
     info = DatasetInfo(task="pair_classification", labels=["negative", "positive"], text_columns=["text", "text_b"])
     data = write_dataset(tmp_path / "pairs", {"train": frame}, info)

@@ -14,6 +14,8 @@ from nlpfactory.predictor import ClassifierPredictor, load_predictor
 from nlpfactory.serving.export import ExportCheckError, ExportConfig, export
 from nlpfactory.serving.onnx_predictor import OnnxPredictor
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these tests track to MLflow
+
 
 def test_onnx_logits_match_pytorch_on_a_tiny_preset(built, texts):
     model_dir, export_dir, _ = built
