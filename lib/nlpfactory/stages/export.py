@@ -16,6 +16,7 @@ OUTPUTS = {"exported_model": Port("The export folder: model.onnx, model.int8.onn
 RECORDS = {"metrics": Port("The export checks: ONNX vs PyTorch logit difference, file sizes, fp32 and int8 dev accuracy.", "metrics")}
 
 Config = ExportConfig
+VALUE_SAYS = "registered as"  # what the command prints before StageResult.value
 
 
 def run(cfg: ExportConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
