@@ -13,7 +13,7 @@ def domain_table(
     student_metrics: Input[list[Metrics]],
     report: Output[Markdown],
     metrics: Output[Metrics],
-    domains: list = [],  # noqa: B006 - KFP reads the default from here
+    domains: list,
     metric: str = "accuracy",
 ):
     from nlpfactory.components.stage import run_component

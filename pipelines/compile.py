@@ -74,8 +74,9 @@ def stages_reference() -> str:
                 lines.append(f"| `{port_name}` | {kind}{' (optional)' if port.optional else ''} | {port.help} |")
         lines += ["", "| option | default | what |", "|---|---|---|"]
         help_for = describe(stage.Config)
-        for option, default in defaults(stage.Config).items():
-            shown = json.dumps(default, ensure_ascii=False)
+        given = defaults(stage.Config)
+        for option in help_for:
+            shown = json.dumps(given[option], ensure_ascii=False) if option in given else "required"
             lines.append(f"| `{option}` | `{shown}` | {help_for[option].replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)

@@ -100,18 +100,20 @@ def parse_value(text: str, annotation: Any) -> Any:
 
 
 def add_arguments(parser: argparse.ArgumentParser, config_cls: type, skip: tuple[str, ...] = ()) -> None:
-    """Add one --option per config field, with the field's help and default."""
-    types = field_types(config_cls)
-    for name, default in defaults(config_cls).items():
+    """Add one --option per config field, with the field's help and default (a field without
+    a default is a required option)."""
+    types, given = field_types(config_cls), defaults(config_cls)
+    for name in types:
         if name in skip:
             continue
         annotation = types[name]
         parser.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
-            default=default,
+            required=name not in given,
+            default=given.get(name),
             type=lambda s, a=annotation: parse_value(s, a),
-            help=f"{describe(config_cls)[name]} (default: {default!r})",
+            help=describe(config_cls)[name] + (f" (default: {given[name]!r})" if name in given else " (required)"),
         )
 
 

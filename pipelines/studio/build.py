@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nlpfactory.errors import InputError
+from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.pipelines.studio.graph import Graph, enclosing, validate
 from nlpfactory.pipelines.studio.palette import kfp_component, palette, spec_name
 
@@ -70,6 +71,7 @@ def pipeline_function(graph: Graph, task_names: dict[str, str] | None = None):
                     add(unit)
 
         emit(None)
+        identify_tasks(graph.name)  # tracking identity by env, as the shipped pipelines do
         if graph.outputs:
             (ref,) = graph.outputs.values()
             return tasks[ref["node"]].outputs[ref["output"]]
@@ -153,7 +155,9 @@ def _with_port_help(text: str) -> str:
     """Put back the component inputs' help, which kfp drops when it loads a spec file."""
     import yaml
 
-    spec = yaml.safe_load(text)
+    # The pipeline spec, then the platform spec (the run id's pod-label env): two documents.
+    documents = list(yaml.safe_load_all(text))
+    spec = documents[0]
     components = palette()
     for ref, component in spec["components"].items():
         known = components.get(spec_name(ref))
@@ -164,7 +168,7 @@ def _with_port_help(text: str) -> str:
             for name, definition in section.items():
                 if help_for.get(name):
                     definition["description"] = help_for[name]
-    return yaml.safe_dump(spec, sort_keys=True, allow_unicode=True)
+    return yaml.safe_dump_all(documents, sort_keys=True, allow_unicode=True)
 
 
 

@@ -65,7 +65,8 @@ def _opened(name: str) -> str:
 def graph_from_yaml(text: str) -> Graph:
     """A compiled pipeline as a graph: its tasks become nodes, loops and conditions become
     groups that the nodes inside them name."""
-    spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
+    # The first document is the pipeline spec (a second one holds the platform config).
+    spec = next(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # libyaml: 10x faster
     reader = _Reader(spec)
     reader.walk(spec["root"]["dag"], None, {})
     graph = Graph(name=spec["pipelineInfo"]["name"], nodes=reader.nodes, edges=reader.edges,

@@ -11,6 +11,16 @@ from nlpfactory.config import defaults
 from nlpfactory.pipelines.compile import components
 
 
+def _required(component):
+    """Plain parameters without a default: options the form makes the user fill."""
+    from kfp.dsl.types.type_utils import is_parameter_type
+
+    inputs = component.component_spec.inputs or {}
+    signature = inspect.signature(component.python_func)
+    return {n for n, p in signature.parameters.items()
+            if n in inputs and is_parameter_type(inputs[n].type) and p.default is inspect.Parameter.empty}
+
+
 def _parameters(component):
     """Plain (non-artifact) parameters with defaults: the form's options. Required inputs
     without a default (wired from other tasks) are not options."""
@@ -27,11 +37,16 @@ def test_component_parameters_equal_its_config(name):
     component = components()[name]
     config = stages.get(name).Config  # every component is a stage's form
     params = _parameters(component)
+    required = _required(component)
+    assert required == set(config.__dataclass_fields__) - defaults(config).keys(), "required options differ"
+    params |= dict.fromkeys(required)
     expected = defaults(config)
-    assert params.keys() <= expected.keys(), f"not in {config.__name__}: {params.keys() - expected.keys()}"
+    assert params.keys() - required <= expected.keys(), f"not in {config.__name__}: {params.keys() - expected.keys()}"
     missing = {f.name for f in dataclasses.fields(config)} - params.keys()
     assert not missing, f"{config.__name__} fields missing from the component: {missing}"
     for key, value in params.items():
+        if key in required:
+            continue
         assert value == expected[key], f"{name}.{key}: component default {value!r} != config {expected[key]!r}"
 
 

@@ -22,7 +22,8 @@ RECORDS = {
 
 @dataclasses.dataclass
 class DomainTableConfig:
-    domains: list = option([], "The domains, in the order the per-domain results were collected.")
+    # Required: a table without its domains cannot be read, and the Kubeflow form says so.
+    domains: list = dataclasses.field(metadata={"help": "The domains, in the order the per-domain results were collected."})
     metric: str = option("accuracy", "Which evaluation score the per-domain table shows: accuracy or macro_f1.")
 
 

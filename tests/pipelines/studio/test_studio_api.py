@@ -57,7 +57,7 @@ def test_a_saved_pipeline_reopens_and_its_yaml_is_kfps(client, finetune_graph, t
     reopened = client.get("/api/pipelines/tiny-finetune").json()
     assert reopened["name"] == "tiny-finetune"
     assert reopened["nodes"][1]["params"] == {"epochs": 2} and reopened["edges"] == data["edges"]
-    compiled = yaml.safe_load((tmp_path / "studio" / "pipelines" / "tiny-finetune" / "pipeline.yaml").read_text())
+    compiled = next(yaml.safe_load_all((tmp_path / "studio" / "pipelines" / "tiny-finetune" / "pipeline.yaml").read_text()))
     assert compiled["pipelineInfo"]["name"] == "tiny-finetune"
 
 
@@ -73,7 +73,7 @@ def test_submit_to_kubeflow_sends_the_compiled_graph_and_follows_its_state(clien
         started = client.post("/api/runs", json={"graph": finetune_graph(), "target": "kubeflow", "host": kubeflow.url})
         assert started.status_code == 200, started.text
         run_id = started.json()["id"]
-        sent = kubeflow.runs[0]["pipeline_spec"]
+        sent = kubeflow.runs[0]["pipeline_spec"]["pipeline_spec"]  # kfp sends it beside the platform spec
         assert set(sent["root"]["dag"]["tasks"]) == {"prepare-data", "finetune", "evaluate"}
         first = client.get(f"/api/runs/{run_id}").json()
         assert first["state"] == "running"

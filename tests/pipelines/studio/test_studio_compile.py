@@ -19,11 +19,12 @@ SHIPPED = ["distill", "fewshot", "finetune", "landing", "metakd"]
 @pytest.mark.parametrize("name", SHIPPED)
 def test_an_opened_template_compiles_to_the_hand_written_pipeline(name):
     graph = templates.open_template(name)
-    ours = yaml.safe_load(compile_graph(graph))
-    theirs = yaml.safe_load((COMPILED / f"{name}.yaml").read_text())
+    ours, our_platform = yaml.safe_load_all(compile_graph(graph))
+    theirs, their_platform = yaml.safe_load_all((COMPILED / f"{name}.yaml").read_text())
     assert ours["root"]["dag"] == theirs["root"]["dag"]  # same tasks, wires and bindings
     assert ours["root"]["inputDefinitions"] == theirs["root"]["inputDefinitions"]  # same parameters
     assert ours == theirs  # and everything else: components, executors, description
+    assert our_platform == their_platform  # the tracking identity's env, per task
 
 
 def test_a_template_keeps_display_names_and_pipeline_parameters():
@@ -65,7 +66,7 @@ def test_a_drawn_graph_compiles_to_yaml_that_kfp_loads(finetune_graph):
     text = compile_graph(Graph.from_json(finetune_graph(epochs=2)))
     loaded = load_component_from_text(text)
     assert loaded.name == "my-finetune"
-    tasks = yaml.safe_load(text)["root"]["dag"]["tasks"]
+    tasks = next(yaml.safe_load_all(text))["root"]["dag"]["tasks"]
     assert set(tasks) == {"prepare-data", "finetune", "evaluate"}
     assert set(tasks["evaluate"]["dependentTasks"]) == {"finetune", "prepare-data"}
     assert tasks["finetune"]["inputs"]["parameters"]["epochs"] == {"runtimeValue": {"constant": 2}}
