@@ -20,7 +20,7 @@ def export(
     max_int8_accuracy_drop: float = 1.0,
     register_name: str = "",
     alias: str = "candidate",
-    kserve_runtime: str = "huggingface",
+    kserve_runtime: str = "nlpfactory",
     storage_uri: str = "",
 ) -> str:
     from nlpfactory.components.stage import run_component

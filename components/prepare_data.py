@@ -28,6 +28,7 @@ def prepare_data(
     max_rows: int = 0,
     other_domain: str = "keep",
     domains: list = [],  # noqa: B006 - KFP reads the default from here
+    normalize_labels: bool = False,
 ):
     from nlpfactory.components.stage import run_component
 

@@ -20,6 +20,8 @@ def run_component(name: str, params: dict[str, Any]) -> StageResult:
     install_kill_handler()  # a cancelled run's SIGTERM closes the MLflow run as KILLED
     stage = stages.get(name)
     cfg = from_params(stage.Config, params)
+    if hasattr(stage, "with_output_uris"):  # what only a pipeline knows: where its outputs live
+        cfg = stage.with_output_uris(cfg, {n: params[n].uri for n in stage.OUTPUTS})
     inputs = {n: _value(params.get(n)) for n in stage.INPUTS}
     outputs = {n: params[n].path for n in stage.OUTPUTS}
     result = stages.execute(name, cfg, inputs, outputs, MlflowTracker.from_env())

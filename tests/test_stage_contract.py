@@ -37,7 +37,7 @@ def test_every_stage_has_the_contract(name):
     assert set(defaults(stage.Config)).isdisjoint({*stage.INPUTS, *stage.OUTPUTS, *stage.RECORDS})
 
 
-@pytest.mark.parametrize("name", [n for n in stages.names() if n not in ("prepare_data", "predict")])
+@pytest.mark.parametrize("name", [n for n in stages.names() if n not in ("prepare_data", "predict", "export")])
 def test_every_stage_has_a_command_with_every_option(name, capsys):
     from nlpfactory.pipelines.cli import main
 

@@ -29,9 +29,11 @@ def register(subparsers) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from nlpfactory.serving.export import export
+    from nlpfactory.tracking import MlflowTracker
 
+    # Like every stage command, it tracks: its MLflow run is the one the registered model comes from.
     result = export(from_args(ExportConfig, args), args.model, args.output, args.dataset,
-                    overwrite=args.overwrite)
+                    tracker=MlflowTracker.from_env(), overwrite=args.overwrite)
     print(f"export written to {result.path}")
     for key, value in result.metrics.items():
         print(f"  {key}: {value:.6g}")

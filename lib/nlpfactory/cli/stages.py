@@ -95,8 +95,6 @@ def _run(name: str, args: argparse.Namespace) -> int:
         print(f"  {key}: {value:.6g}" if isinstance(value, float) else f"  {key}: {value}")
     for n, folder in outputs.items():
         print(f"{n} written to {folder}")
-    if result.value:
-        print(getattr(stage, "VALUE_SAYS", "result:"), result.value)
     if not args.no_tracking:
         print(f"MLflow: {tracking_uri()} ({ui_hint(tracking_uri())})", file=sys.stderr)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from nlpfactory.serving.export import ExportConfig
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -16,7 +18,16 @@ OUTPUTS = {"exported_model": Port("The export folder: model.onnx, model.int8.onn
 RECORDS = {"metrics": Port("The export checks: ONNX vs PyTorch logit difference, file sizes, fp32 and int8 dev accuracy.", "metrics")}
 
 Config = ExportConfig
-VALUE_SAYS = "registered as"  # what the command prints before StageResult.value
+
+
+def with_output_uris(cfg: ExportConfig, uris: dict[str, str]) -> ExportConfig:
+    """In a pipeline on a cluster, the output artifact's own URI is where KServe reads the
+    export, unless a storage URI was given."""
+    if cfg.storage_uri:
+        return cfg
+    from nlpfactory.serving.kserve import storage_uri_of
+
+    return dataclasses.replace(cfg, storage_uri=storage_uri_of(uris["exported_model"]))
 
 
 def run(cfg: ExportConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_TRACKING) -> StageResult:
