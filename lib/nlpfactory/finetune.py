@@ -76,7 +76,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
     nproc_per_node > 1 it runs itself in that many processes under torchrun."""
     if cfg.nproc_per_node > 1 and not distributed.is_distributed():
         return distributed.launch(finetune, (cfg, dataset_dir, output_dir),
-                                  {"pipeline": pipeline, "pipeline_run_id": pipeline_run_id}, cfg.nproc_per_node)
+                                  {"tracker": tracker}, cfg.nproc_per_node)
     info = read_info(dataset_dir)
     train = load_split(dataset_dir, "train")
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
