@@ -92,6 +92,10 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
         return distributed.launch(finetune, (cfg, dataset_dir, output_dir),
                                   {"pipeline": pipeline, "pipeline_run_id": pipeline_run_id}, cfg.nproc_per_node)
     info = read_info(dataset_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.train import finetune_tagger
+
+        return finetune_tagger(cfg, dataset_dir, output_dir, pipeline=pipeline, pipeline_run_id=pipeline_run_id)
     train = load_split(dataset_dir, "train")
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
 

@@ -37,9 +37,11 @@ class PrepareConfig:
     text_col: str = option("text", "The file's column that holds the text to classify.")
     text_b_col: str = option("", "The file's column that holds the second text of a pair; empty for single texts.")
     label_col: str = option("label", "The file's column that holds the label name.")
+    tags_col: str = option("tags", "For sequence labeling: the file's column with one space-separated tag per character.")
+    format: str = option("", "For sequence labeling: conll (one 'character TAG' per line), table, or empty to recognise the shape.")
     domain_col: str = option("", "The file's column that holds each row's domain (for multi-domain distillation); empty for none.")
-    task: str = option("", "classification or pair_classification; empty picks pair_classification when a second-text column is given, else classification.")
-    labels: list = option([], "The allowed label names in id order; empty means every label found, sorted.")
+    task: str = option("", "classification, pair_classification or sequence_labeling; empty picks from the data (a second-text column: pairs; a NER corpus or CoNLL file: sequence labeling).")
+    labels: list = option([], "The allowed label names in id order (for sequence labeling: the entity types, e.g. PER,LOC,ORG); empty means every one found, sorted.")
     dev_file: str = option("", "A separate dev file, used as it is; empty splits dev rows off the data.")
     test_file: str = option("", "A separate test file, used as it is; empty splits test rows off the data.")
     dev_ratio: float = option(0.1, "Share of each label's rows set aside for dev (when there is no dev file).")
@@ -108,6 +110,10 @@ def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path, *, overwrite: bo
 
 
 def _prepare(cfg: PrepareConfig, output_dir, inputs, overwrite: bool) -> DatasetInfo:
+    from nlpfactory.ner.prepare import prepare_tagged, wants_tagging
+
+    if wants_tagging(cfg):
+        return prepare_tagged(cfg, output_dir, inputs=inputs, overwrite=overwrite)
     frame, source = _read_source(cfg)
     _check_task(cfg, frame)
     kept = {"rows_read": len(frame)}

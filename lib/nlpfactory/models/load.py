@@ -16,7 +16,7 @@ from nlpfactory.errors import InputError, ModelNotFoundError
 from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 from nlpfactory.models.tokenizer import learn_tokenizer
 
-HEADS = ("classification", "mlm", "encoder")
+HEADS = ("classification", "token_classification", "mlm", "encoder")
 
 
 def _auto_class(head: str):
@@ -24,6 +24,7 @@ def _auto_class(head: str):
 
     return {
         "classification": transformers.AutoModelForSequenceClassification,
+        "token_classification": transformers.AutoModelForTokenClassification,
         "mlm": transformers.AutoModelForMaskedLM,
         "encoder": transformers.AutoModel,
     }[head]
@@ -57,7 +58,7 @@ def load_model(
 
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
-    kwargs = {"num_labels": num_labels} if head == "classification" and num_labels else {}
+    kwargs = {"num_labels": num_labels} if head in ("classification", "token_classification") and num_labels else {}
     if is_preset(name):
         if texts is None:
             raise ValueError(f"preset {name!r} needs training text to learn its vocabulary")
