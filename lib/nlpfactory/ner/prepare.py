@@ -17,7 +17,7 @@ import pandas as pd
 from nlpfactory.data import datahub
 from nlpfactory.data.dataset import SPLITS, DatasetInfo, write_dataset
 from nlpfactory.errors import InputError
-from nlpfactory.ner.read import read_tagged
+from nlpfactory.ner.read import is_conll, read_tagged
 from nlpfactory.ner.tags import entity_types, tag_names
 
 TASK = "sequence_labeling"
@@ -27,6 +27,8 @@ def wants_tagging(cfg) -> bool:
     """Whether a PrepareConfig asks for sequence labeling (said, or implied by the source)."""
     if cfg.task == TASK or cfg.format == "conll":
         return True
+    if cfg.task == "" and Path(cfg.data_source).is_file():
+        return is_conll(cfg.data_source, cfg.encoding)
     corpus = datahub.CORPORA.get(cfg.data_source)
     return cfg.task == "" and corpus is not None and corpus.task == TASK
 
