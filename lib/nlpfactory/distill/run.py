@@ -78,6 +78,10 @@ def load_teacher(teacher: str, method: str, info: DatasetInfo, train_texts):
 def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
             pipeline: str = "", pipeline_run_id: str = "") -> DistillResult:
     info = read_info(dataset_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.kd import distill_tagger
+
+        return distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, pipeline=pipeline, pipeline_run_id=pipeline_run_id)
     where = str(Path(dataset_dir) / "train.parquet")
     train = domain_rows(load_split(dataset_dir, "train"), cfg.domain, dataset_dir, "train")
     dev = domain_rows(load_split(dataset_dir, "dev"), cfg.domain, dataset_dir, "dev") \

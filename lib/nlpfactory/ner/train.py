@@ -46,18 +46,26 @@ def tagging_loss(model, batch: dict) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1).float(), batch["tag_ids"].flatten(), ignore_index=align.IGNORE)
 
 
-@torch.no_grad()
-def char_scores(model, tokenizer, texts: Sequence[str], num_tags: int, max_length: int,
-                batch_size: int = 64) -> list[np.ndarray]:
-    """Per sentence, (characters, tags) logits, long sentences stitched from their windows."""
+def torch_runner(model):
+    """A batch of padded rows -> (rows, tokens, tags) logits, with a PyTorch model."""
     model.eval()
     device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def run(batch: dict) -> np.ndarray:
+        return model(**{k: batch[k].to(device) for k in MODEL_INPUTS}).logits.float().cpu().numpy()
+
+    return run
+
+
+def char_scores(run, tokenizer, texts: Sequence[str], num_tags: int, max_length: int,
+                batch_size: int = 64) -> list[np.ndarray]:
+    """Per sentence, (characters, tags) logits, long sentences stitched from their windows;
+    `run` is torch_runner(model) or an ONNX session's equivalent."""
     rows, windows = align.encode(tokenizer, texts, max_length, WINDOW_STRIDE)
     scores: list[np.ndarray] = []
     for index in sequential_batches(len(rows), batch_size):
-        batch = collate([rows[i] for i in index], tokenizer.pad_token_id or 0)
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-        scores += list(logits)
+        scores += list(run(collate([rows[i] for i in index], tokenizer.pad_token_id or 0)))
     return align.stitch(texts, windows, scores, num_tags)
 
 
@@ -70,7 +78,8 @@ def dev_scorer(tokenizer, frame, tag_names: list[str], max_length: int):
     types = entity_types(tag_names)
 
     def evaluate(model) -> dict:
-        predicted = decode(texts, char_scores(model, tokenizer, texts, len(tag_names), max_length), tag_names)
+        predicted = decode(texts, char_scores(torch_runner(model), tokenizer, texts, len(tag_names), max_length),
+                           tag_names)
         m = entity_metrics(gold, predicted, types)
         return {"score": m["f1"], "entity_f1": m["f1"], "entity_precision": m["precision"],
                 "entity_recall": m["recall"], "token_accuracy": m["token_accuracy"]}
