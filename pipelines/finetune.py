@@ -26,6 +26,8 @@ def finetune_pipeline(
     text_b_col: str = "",
     label_col: str = "label",
     domain_col: str = "",
+    task: str = "",
+    format: str = "",
     max_rows: int = 0,
     model: str = "small",
     epochs: int = 3,
@@ -36,11 +38,12 @@ def finetune_pipeline(
     nproc_per_node: int = 1,
     register_name: str = "nlpfactory-finetune",
 ) -> str:
-    """Prepare a dataset, fine-tune a classifier on it, evaluate it on the test split, and
+    """Prepare a dataset, fine-tune a classifier (or, for sequence labeling, a tagger) on it, evaluate it on the test split, and
     export it for serving (ONNX fp32 + int8, KServe manifest, MLflow registry)."""
     track = {"pipeline_name": NAME, "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed, **track)
+                        label_col=label_col, domain_col=domain_col, task=task, format=format,
+                        max_rows=max_rows, seed=seed, **track)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed,
                        nproc_per_node=nproc_per_node, **track)

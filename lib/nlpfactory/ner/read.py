@@ -13,6 +13,7 @@ written.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,10 @@ def is_conll(path: str | Path, encoding: str = "utf-8") -> bool:
         return True
     if path.suffix.lower() in (".parquet", ".pq", ".jsonl", ".ndjson", ".csv"):
         return False
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False  # not recognisable; the table reader reports the encoding itself
     with open(path, encoding=encoding, errors="replace") as f:
         for line in f:
             if line.strip():
