@@ -2,10 +2,10 @@
 a small synthetic CoNLL file (names and places in fixed frames, so a tiny model learns them)."""
 
 import json
-import random
 
 import pytest
 import torch
+from helpers import ner_conll
 
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.distill.config import DistillConfig
@@ -15,25 +15,6 @@ from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.ner.kd import token_kd_loss
 from nlpfactory.ner.predict import entities
 from nlpfactory.predictor import load_predictor
-
-PEOPLE = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]
-PLACES = ["北京", "上海", "广州", "深圳", "杭州", "南京"]
-FRAMES = ["{p}在{l}工作。", "{p}去了{l}。", "昨天{p}到{l}开会。"]
-
-
-def _conll(path, n, seed=0):
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(n):
-        person, place, frame = rng.choice(PEOPLE), rng.choice(PLACES), rng.choice(FRAMES)
-        text = frame.format(p=person, l=place)
-        tags = ["O"] * len(text)
-        for word, kind in ((person, "PER"), (place, "LOC")):
-            start = text.index(word)
-            tags[start:start + len(word)] = [f"B-{kind}"] + [f"M-{kind}"] * (len(word) - 2) + [f"E-{kind}"]
-        lines += [f"{c} {t}" for c, t in zip(text, tags)] + [""]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 def test_token_kd_loss_ignores_padding_and_unlabelled_tokens():
@@ -53,7 +34,7 @@ def test_token_kd_loss_ignores_padding_and_unlabelled_tokens():
 
 @pytest.mark.slow
 def test_sequence_labeling_through_every_stage(tmp_path):
-    data = prepare_dataset(PrepareConfig(data_source=str(_conll(tmp_path / "ner.conll", 240)), dedup=False),
+    data = prepare_dataset(PrepareConfig(data_source=str(ner_conll(tmp_path / "ner.conll", 240)), dedup=False),
                            tmp_path / "ds")
     assert data.labels == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
     train = dict(epochs=4, batch_size=16, learning_rate=3e-3, max_length=12, checkpoint_every_steps=0)
@@ -89,3 +70,11 @@ def test_sequence_labeling_through_every_stage(tmp_path):
     served = client.post("/v1/predict", json={"texts": [text]}).json()["predictions"][0]
     assert served["entities"] == entities(text, served["tags"]) == onnx["entities"]
     assert json.dumps(served, ensure_ascii=False)
+
+    from nlpfactory.serving.predict_file import PredictConfig, predict_file
+
+    (tmp_path / "in.tsv").write_text(f"text\n{text}\n", encoding="utf-8")
+    written = predict_file(PredictConfig(precision="fp32"), tmp_path / "export", tmp_path / "in.tsv", tmp_path / "out.jsonl")
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert row["tags"].split() == onnx["tags"] and json.loads(row["entities"]) == onnx["entities"]
+    assert sum(written.label_counts.values()) == len(onnx["entities"])
