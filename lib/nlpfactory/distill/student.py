@@ -43,9 +43,11 @@ def from_teacher_layers(teacher, layers: list[int]):
     return student
 
 
-def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42):
-    """A sequence classifier over `labels` that reads the teacher's tokens."""
-    from transformers import AutoModelForSequenceClassification
+def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42,
+                  per_token: bool = False):
+    """A sequence classifier (a token classifier when `per_token`) over `labels` that reads the
+    teacher's tokens."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     if student_init.startswith("teacher_layers:"):
         model = from_teacher_layers(teacher, teacher_layers(student_init, teacher.config.num_hidden_layers))
@@ -53,7 +55,8 @@ def build_student(student: str, student_init: str, teacher, labels: list[str], s
         config = bert_config(student, vocab_size=teacher.config.vocab_size, num_labels=len(labels),
                              pad_token_id=teacher.config.pad_token_id or 0)
         torch.manual_seed(seed)
-        model = AutoModelForSequenceClassification.from_config(config)
+        auto = AutoModelForTokenClassification if per_token else AutoModelForSequenceClassification
+        model = auto.from_config(config)
     else:
         raise InputError(f"unknown student {student!r}", column="student",
                          fix=f"choose a preset ({', '.join(PRESETS)}) or set student_init=teacher_layers:1,3")

@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.distill.losses import kl_divergence
+from nlpfactory.distill.student import build_student
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
 from nlpfactory.models.load import load_model
-from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 from nlpfactory.ner.align import IGNORE
 from nlpfactory.ner.train import MODEL_INPUTS, dev_scorer, tag_rows, write_tagger
 from nlpfactory.tracking import stage_run
@@ -40,26 +40,6 @@ def token_kd_loss(student_logits, teacher_logits, tag_ids, temperature: float, a
     soft = kl_divergence(student_logits[labelled], teacher_logits[labelled], temperature, reduction="mean")
     hard = F.cross_entropy(student_logits[labelled].float(), tag_ids[labelled])
     return alpha * soft + (1 - alpha) * hard
-
-
-def build_tagging_student(cfg, teacher, tag_names: list[str]):
-    from transformers import AutoModelForTokenClassification
-
-    from nlpfactory.distill.student import from_teacher_layers, teacher_layers
-
-    if cfg.student_init.startswith("teacher_layers:"):
-        student = from_teacher_layers(teacher, teacher_layers(cfg.student_init, teacher.config.num_hidden_layers))
-    elif is_preset(cfg.student):
-        config = bert_config(cfg.student, vocab_size=teacher.config.vocab_size, num_labels=len(tag_names),
-                             pad_token_id=teacher.config.pad_token_id or 0)
-        torch.manual_seed(cfg.seed)
-        student = AutoModelForTokenClassification.from_config(config)
-    else:
-        raise InputError(f"unknown student {cfg.student!r}", column="student",
-                         fix=f"choose a preset ({', '.join(PRESETS)}) or set student_init=teacher_layers:1,3")
-    student.config.id2label = dict(enumerate(tag_names))
-    student.config.label2id = {name: i for i, name in enumerate(tag_names)}
-    return student
 
 
 def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
@@ -83,7 +63,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
                    pipeline_run_id=pipeline_run_id, task="distill") as run:
         teacher, tokenizer, _ = load_model(str(teacher_dir), "token_classification")
         freeze(teacher).to(device_for())
-        student = build_tagging_student(cfg, teacher, tag_names)
+        student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True)
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
         scorer = dev_scorer(tokenizer, dev, tag_names, cfg.max_length) if dev is not None and len(dev) else None
 
