@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nlpfactory.data.readers import Columns, decode, file_format, read_file
+# The table reader's line decoding, so both shapes follow one set of rules (encodings, line ends).
+from nlpfactory.data.readers import _codec, _decoded_lines, open_table
 from nlpfactory.errors import InputError
 from nlpfactory.ner.tags import TagError, convert, detect_scheme, to_spans
 
@@ -66,7 +67,7 @@ def read_tagged(path: str | Path, *, format: str = "", text_col: str = "text", t
 def read_conll_sentences(path: Path, encoding: str = "utf-8") -> list[tuple[str, list[str], list[int]]]:
     """(text, tags, the line of each character) per sentence; blank lines separate sentences."""
     sentences, chars, tags, lines = [], [], [], []
-    for number, raw in enumerate(decode(path, encoding).splitlines(), start=1):
+    for number, raw in _decoded_lines(path, _codec(encoding)):
         line = raw.strip()
         if not line:
             if chars:
@@ -89,23 +90,23 @@ def read_conll_sentences(path: Path, encoding: str = "utf-8") -> list[tuple[str,
 
 def _table_sentences(path: Path, text_col: str, tags_col: str, schema: str,
                      encoding: str) -> list[tuple[str, list[str], list[int]]]:
-    # read_file checks the columns and rejects an empty text or tags cell (an empty sentence).
-    frame = read_file(path, Columns(text=text_col, label=tags_col), schema=schema, encoding=encoding)
-    lines = _row_lines(path, len(frame), header=not schema, encoding=encoding)
+    table = open_table(path, encoding=encoding, schema=schema)
+    for column, option in ((text_col, "--text-col"), (tags_col, "--tags-col")):
+        if column not in table.columns:
+            raise InputError(f"the file has no column {column!r} (its columns: {', '.join(map(str, table.columns))})",
+                             file=str(path), column=column, fix=f"set {option} to one of its columns")
     out = []
-    for text, tags, line in zip(frame["text"], frame["label"], lines, strict=True):
-        out.append((text, tags.split(), [line] * len(text)))
+    for number, record in table.rows:
+        text = _cell(record.get(text_col))
+        line = number if table.where == "line" else -number  # negative: a Parquet row number
+        out.append((text, _cell(record.get(tags_col)).split(), [line] * max(len(text), 1)))
     return out
 
 
-def _row_lines(path: Path, rows: int, header: bool, encoding: str) -> list[int]:
-    """The physical line of each data row: exact for TSV and JSONL (one record per line);
-    for CSV with quoted line breaks it is the line where the count assumes the row starts."""
-    if file_format(path) == "parquet":
-        return [-(i + 1) for i in range(rows)]  # negative: a row number, not a line
-    numbers = [n for n, line in enumerate(decode(path, encoding).splitlines(), start=1) if line.strip()]
-    skip = 1 if header and file_format(path) in ("tsv", "csv") else 0
-    return (numbers[skip:] + [-1] * rows)[:rows]
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return ""
+    return str(value).strip()
 
 
 def to_bio(sentences, file: str, scheme: str = "", types: Sequence[str] | None = None) -> pd.DataFrame:
