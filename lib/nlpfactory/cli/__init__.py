@@ -15,6 +15,7 @@ from nlpfactory.errors import NlpFactoryError, Terminated
 # Library command groups, in the order `--help` lists them.
 COMMAND_MODULES = [
     "nlpfactory.cli.data",
+    "nlpfactory.cli.models",
     "nlpfactory.cli.predict",
     "nlpfactory.cli.export",
     "nlpfactory.cli.serve",

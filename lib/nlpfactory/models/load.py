@@ -62,7 +62,7 @@ def load_model(
     if is_preset(name):
         if texts is None:
             raise ValueError(f"preset {name!r} needs training text to learn its vocabulary")
-        tokenizer = _pinned_tokenizer(tokenizer_dir, lambda: learn_tokenizer(
+        tokenizer = pinned_tokenizer(tokenizer_dir, lambda: learn_tokenizer(
             texts() if callable(texts) else texts, vocab_size=vocab_size))
         config = bert_config(name, vocab_size=len(tokenizer), **kwargs)
         torch.manual_seed(seed)
@@ -100,7 +100,7 @@ def load_model(
     return model, tokenizer, origin
 
 
-def _pinned_tokenizer(folder: str | Path | None, learn: Callable):
+def pinned_tokenizer(folder: str | Path | None, learn: Callable):
     from transformers import AutoTokenizer
 
     if folder is None:

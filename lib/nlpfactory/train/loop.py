@@ -97,6 +97,7 @@ def fit(
     pad_id: int = 0,
     device: torch.device | None = None,
     desc: str = "train",
+    deadline: float | None = None,
 ) -> FitResult:
     """Train `model` on `rows` (tokenized dicts, see batching.encode) minimising `loss_fn`.
 
@@ -107,6 +108,8 @@ def fit(
     `batches_for_epoch(epoch)` overrides the batch order (e.g. class-balanced batches).
     Under torchrun (WORLD_SIZE > 1) each process trains on its share of every batch (see
     train/distributed.py); rank 0 alone checkpoints, reports metrics and evaluates.
+    `deadline` (a `time.monotonic()` value) ends training after the step that passes it, as
+    if that were the last step (a wall-clock budget).
     """
     with distributed.process_group(device or device_for()) as device:
         main = distributed.is_main_process()
@@ -115,14 +118,15 @@ def fit(
         checkpoint_dir, lock = claim(Path(checkpoint_dir)) if main else (Path(checkpoint_dir), None)
         try:
             return _fit(model, rows, loss_fn, cfg, checkpoint_dir, evaluate,
-                        on_metrics if main else None, param_groups, batches_for_epoch, pad_id, device, desc)
+                        on_metrics if main else None, param_groups, batches_for_epoch, pad_id, device, desc,
+                        deadline)
         finally:
             if lock is not None:
                 lock.close()
 
 
 def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, param_groups,
-         batches_for_epoch, pad_id, device, desc) -> FitResult:
+         batches_for_epoch, pad_id, device, desc, deadline) -> FitResult:
     main = distributed.is_main_process()
     model.to(device)
     seed_everything(cfg.seed)
@@ -204,6 +208,11 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
                     state["seconds"] += time.perf_counter() - started
                     started = time.perf_counter()
                     checkpoint()
+                if deadline is not None and time.monotonic() >= deadline:
+                    stop = True
+                    log.warning("%s: wall-clock budget spent after %d steps", desc, state["step"])
+                    bar.update(1)
+                    break
             bar.update(1)
         bar.close()
         state["seconds"] += time.perf_counter() - started
@@ -219,7 +228,7 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
                 best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             else:
                 state["bad_epochs"] += 1
-                stop = 0 < cfg.early_stopping_patience <= state["bad_epochs"]
+                stop = stop or 0 < cfg.early_stopping_patience <= state["bad_epochs"]
             if on_metrics:
                 on_metrics({f"dev_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))}, state["step"])
             log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)})

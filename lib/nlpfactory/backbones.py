@@ -1,0 +1,121 @@
+"""Chinese backbones pretrained here (`zh-small`, `zh-tiny`), built once and cached.
+
+A backbone is the `pretrain` stage run on the `zh-pretrain` corpus with a recipe below. Its
+folder lives under the cache folder as `models/<name>-<key>`, where the key hashes the
+corpus's content and the full pretraining config: change either and a new backbone is built,
+while benchmarks, recipes and the demo reuse the one that is there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from nlpfactory.config import to_dict
+from nlpfactory.errors import InputError
+from nlpfactory.models.card import CARD_FILE, read_card
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    pretrain: dict  # PretrainConfig fields that differ from its defaults
+
+
+# Budgets fit 2 shared CPU cores: zh-small in an hour, zh-tiny (the students' backbone) in a
+# quarter of one. Few steps fit in that time, so batches are small (more updates) and the
+# learning rates high for BERT (small models take them; warmup keeps the start stable).
+RECIPES = {r.name: r for r in (
+    Recipe("zh-small", "teacher backbone: BERT L4/H256 (the small preset), masked-LM on zh-pretrain",
+           dict(model="small", time_budget_minutes=60.0, batch_size=32, learning_rate=7e-4,
+                warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
+                eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])),
+    Recipe("zh-tiny", "student backbone: BERT L2/H128 (the tiny preset), masked-LM on zh-pretrain",
+           dict(model="tiny", time_budget_minutes=15.0, batch_size=32, learning_rate=1e-3,
+                warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
+                eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])),
+)}
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise InputError(f"unknown backbone {name!r}", column="name", fix=f"use one of: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def pretrain_config(name: str, **overrides):
+    from nlpfactory.pretrain import PretrainConfig
+
+    return PretrainConfig(**(recipe(name).pretrain | overrides))
+
+
+def cache_key(config, corpus_fingerprint: str) -> str:
+    """Hash of the pretraining config and the corpus content."""
+    blob = json.dumps({"config": to_dict(config), "corpus": corpus_fingerprint}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def models_dir() -> Path:
+    from nlpfactory.data.datahub import cache_dir
+
+    return cache_dir() / "models"
+
+
+def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = False, **overrides) -> Path:
+    """The cached backbone folder for `name` with this config and corpus, built if missing.
+    `corpus_dir` is a folder written by `build_corpus` (default: the zh-pretrain corpus)."""
+    from nlpfactory.data.pretrain_corpus import corpus_fingerprint, load_corpus, read_corpus_dir
+    from nlpfactory.pretrain import pretrain
+
+    cfg = pretrain_config(name, **overrides)
+    folder, texts, corpus_info = load_corpus() if corpus_dir is None else read_corpus_dir(corpus_dir)
+    key = cache_key(cfg, corpus_fingerprint(folder))
+    target = models_dir() / f"{name}-{key}"
+    if (target / CARD_FILE).is_file() and not force:
+        log.info("backbone %s is cached: %s", name, target)
+        return target
+    building = target.with_name(f".{target.name}.building-{os.getpid()}")
+    try:
+        pretrain(cfg, building, texts=texts)
+        card = read_card(building)
+        card["backbone"] = {"name": name, "key": key, "recipe": recipe(name).description,
+                            "corpus": {"key": corpus_info.get("key"), "fingerprint": corpus_fingerprint(folder),
+                                       "sequences": corpus_info.get("sequences"),
+                                       "characters": corpus_info.get("characters"),
+                                       "sources": sorted(corpus_info.get("sources", {}))}}
+        (building / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(building, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def cached() -> list[dict]:
+    """Every cached backbone's card, newest first, with its folder under "path"."""
+    root = models_dir()
+    found = []
+    for folder in sorted(root.glob("*-*")) if root.is_dir() else []:
+        if folder.name.startswith(".") or not (folder / CARD_FILE).is_file():
+            continue
+        card = read_card(folder)
+        if "backbone" in card:
+            found.append(card | {"path": str(folder), "built": (folder / CARD_FILE).stat().st_mtime})
+    return sorted(found, key=lambda c: -c["built"])
+
+
+def find(name: str) -> Path | None:
+    """The newest cached backbone called `name`, or None."""
+    for card in cached():
+        if card["backbone"]["name"] == name:
+            return Path(card["path"])
+    return None
