@@ -200,19 +200,16 @@ def pack(texts: list[str], pack_chars: int) -> list[str]:
     return packed + ([current] if current else [])
 
 
-def build_corpus(cfg: CorpusConfig, output_dir: str | Path,
-                 held_out: dict[str, list[str]] | None = None) -> dict:
-    """Write `corpus.parquet` (text, source) and `corpus.json` (sources, sizes, what was
-    removed and why) into `output_dir`, atomically. `held_out` defaults to the dev/test
-    texts of every labeled datahub corpus."""
-    held_out = held_out_texts(cfg) if held_out is None else held_out
+def kept_texts(cfg: CorpusConfig, held_out: dict[str, list[str]]) -> tuple[dict[str, list[str]], dict]:
+    """Each source's texts that survive cleaning, deduplication and the leakage rule, and
+    per source where it came from and how many texts went where."""
     leak = LeakFilter((t for texts in held_out.values() for t in texts), cfg.shingle)
     seen: set[str] = set()
-    rows, sources = [], {}
+    kept, sources = {}, {}
     for name in cfg.sources:
         raw, origin = read_source(name)
         counts = {"texts_read": len(raw), "too_short": 0, "duplicate": 0, "held_out_exact": 0, "held_out_overlap": 0}
-        kept = []
+        kept[name] = []
         for piece in (p for t in raw for p in sentences_within(clean(t), cfg.max_chars)):
             key = normalized(piece)
             reason = ("too_short" if len(_CJK.findall(piece)) < cfg.min_chinese else
@@ -221,11 +218,23 @@ def build_corpus(cfg: CorpusConfig, output_dir: str | Path,
                 counts[reason] += 1
                 continue
             seen.add(key)
-            kept.append(piece)
-        sequences = pack(kept, cfg.pack_chars)
+            kept[name].append(piece)
+        sources[name] = origin | counts | {"texts_kept": len(kept[name]), "characters": sum(map(len, kept[name]))}
+    return kept, sources
+
+
+def build_corpus(cfg: CorpusConfig, output_dir: str | Path,
+                 held_out: dict[str, list[str]] | None = None) -> dict:
+    """Write `corpus.parquet` (text, source) and `corpus.json` (sources, sizes, what was
+    removed and why) into `output_dir`, atomically. `held_out` defaults to the dev/test
+    texts of every labeled datahub corpus."""
+    held_out = held_out_texts(cfg) if held_out is None else held_out
+    kept, sources = kept_texts(cfg, held_out)
+    rows = []
+    for name, texts in kept.items():
+        sequences = pack(texts, cfg.pack_chars)
         rows += [(s, name) for s in sequences]
-        sources[name] = origin | counts | {"texts_kept": len(kept), "sequences": len(sequences),
-                                           "characters": sum(map(len, kept))}
+        sources[name]["sequences"] = len(sequences)
     if not rows:
         raise InputError("no text is left in the pretraining corpus", column="sources",
                          fix="check the sources and min_chinese")
