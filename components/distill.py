@@ -19,7 +19,7 @@ def distill(
     metrics: Output[Metrics],
     method: str = "vanilla",
     domain: str = "",
-    student: str = "tiny",
+    student: str = "auto",
     student_init: str = "random",
     temperature: float = 2.0,
     alpha: float = 0.5,

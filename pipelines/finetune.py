@@ -15,7 +15,7 @@ NAME = "finetune"
 
 @dsl.pipeline(name=NAME)
 @form(PrepareConfig, FinetuneConfig,
-      model="Model to start from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
+      model="Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       seed="Random seed for the split and the training: the same seed gives the same model.",
       learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained hub model.",
       register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
@@ -29,7 +29,7 @@ def finetune_pipeline(
     task: str = "",
     format: str = "",
     max_rows: int = 0,
-    model: str = "small",
+    model: str = "auto",
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 5e-4,

@@ -64,9 +64,10 @@ def cache_key(config, corpus_fingerprint: str) -> str:
 
 
 def models_dir() -> Path:
+    """Where backbones are kept: $NLPFACTORY_BACKBONES, else the cache folder's models/."""
     from nlpfactory.data.datahub import cache_dir
 
-    return cache_dir() / "models"
+    return Path(os.environ.get("NLPFACTORY_BACKBONES") or cache_dir() / "models")
 
 
 def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = False, **overrides) -> Path:
@@ -119,3 +120,25 @@ def find(name: str) -> Path | None:
         if card["backbone"]["name"] == name:
             return Path(card["path"])
     return None
+
+
+AUTO = "auto"
+# model="auto" is decided here and nowhere else: a teacher (and a few-shot or augmentation
+# MLM) starts from zh-small, a student from zh-tiny; without a cached backbone, from the
+# preset of the same shape, which starts from random weights.
+ROLES = {"teacher": ("zh-small", "small"), "student": ("zh-tiny", "tiny")}
+
+
+def resolve(name: str, role: str = "teacher") -> str:
+    """`name` itself, or for "auto" the cached backbone of the role (else its preset, with a warning)."""
+    if name != AUTO:
+        return name
+    backbone, preset = ROLES[role]
+    folder = find(backbone)
+    if folder is not None:
+        log.info("model=auto: the %s starts from the cached %s backbone %s", role, backbone, folder)
+        return str(folder)
+    log.warning("model=auto: no %s backbone is cached, so the %s starts from the %s preset with random "
+                "weights (which loses to a TF-IDF baseline); build one with `nlpfactory models build %s`",
+                backbone, role, preset, backbone)
+    return preset

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import option, to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class FinetuneConfig(TrainConfig):
-    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
+    learning_rate: float = option(1e-4, "Peak learning rate of AdamW (after warmup); fine-tuning a pretrained backbone (a preset from scratch learns better at 5e-4).")
+    model: str = option("auto", "Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
     nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
@@ -101,8 +103,9 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
 
     checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
     with stage_run("finetune", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        model_name = resolve(cfg.model)
         model, tokenizer, origin = load_model(
-            cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed,
+            model_name, "classification", num_labels=len(info.labels), seed=cfg.seed,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
             vocab_size=cfg.vocab_size, tokenizer_dir=checkpoint_dir / "tokenizer",
         )
@@ -124,7 +127,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             save_model(model.cpu(), tokenizer, tmp)
             write_card(tmp, {
                 "task": info.task, "kind": "classifier", "labels": info.labels, "domains": info.domains,
-                "base_model": cfg.model, "origin": origin, "parameters": parameters,
+                "base_model": model_name, "origin": origin, "parameters": parameters,
                 "max_length": cfg.max_length, "text_columns": info.text_columns,
                 "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
                             "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},
@@ -135,5 +138,5 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             })
         run.log_metrics({f"final_dev_{k}": v for k, v in dev_metrics.items()} | {
             "parameters": parameters, "train_samples_per_second": result.samples_per_second})
-    log.info("fine-tuned %s (%d parameters) -> %s; dev %s", cfg.model, parameters, output_dir, dev_metrics)
+    log.info("fine-tuned %s (%d parameters) -> %s; dev %s", model_name, parameters, output_dir, dev_metrics)
     return FinetuneResult(Path(output_dir), result, dev_metrics, parameters)

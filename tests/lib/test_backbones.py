@@ -30,6 +30,7 @@ TINY = dict(max_steps=12, time_budget_minutes=0.0, vocab_size=200, eval_rows=10,
 
 def test_a_tiny_backbone_builds_caches_loads_as_masked_lm_and_fine_tunes(tmp_path, monkeypatch, tiny_dataset):
     monkeypatch.setenv("NLPFACTORY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("NLPFACTORY_BACKBONES")
     corpus = write_corpus(tmp_path / "corpus")
     folder = backbones.build("zh-tiny", corpus_dir=corpus, **TINY)
     assert folder.parent == tmp_path / "cache" / "models" and folder.name.startswith("zh-tiny-")
@@ -85,3 +86,25 @@ def test_training_stops_at_the_deadline(tmp_path):
     result = fit(model, rows, loss, cfg, checkpoint_dir=tmp_path / "checkpoints", deadline=time.monotonic())
     assert result.steps == 1
     assert fit(model, rows, loss, cfg, checkpoint_dir=tmp_path / "checkpoints").steps == 30
+
+
+def test_auto_is_the_cached_backbone_of_the_role_else_its_preset_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("NLPFACTORY_BACKBONES", str(tmp_path / "models"))
+    with caplog.at_level("WARNING"):
+        assert backbones.resolve("auto", "teacher") == "small"
+        assert backbones.resolve("auto", "student") == "tiny"
+    assert "no zh-small backbone is cached" in caplog.text and "nlpfactory models build zh-tiny" in caplog.text
+    folder = tmp_path / "models" / "zh-small-abc"
+    folder.mkdir(parents=True)
+    (folder / "nlpfactory.json").write_text(json.dumps({"backbone": {"name": "zh-small"}}), encoding="utf-8")
+    assert backbones.resolve("auto", "teacher") == str(folder)
+    assert backbones.resolve("auto", "student") == "tiny"
+    assert backbones.resolve("base", "teacher") == "base" and backbones.resolve("hfl/rbt3") == "hfl/rbt3"
+
+
+def test_every_recipe_starts_from_auto_by_default():
+    from nlpfactory.distill.config import DistillConfig, MetaTeacherConfig
+    from nlpfactory.fewshot.config import FewshotConfig
+
+    assert FinetuneConfig().model == MetaTeacherConfig().model == FewshotConfig().model == "auto"
+    assert DistillConfig().student == "auto"

@@ -17,8 +17,8 @@ PROTOTYPES = ("class", "domain")
 
 @dataclasses.dataclass
 class MetaTeacherConfig(TrainConfig):
-    learning_rate: float = option(2e-5, "Peak learning rate of AdamW (the MetaKD paper uses 2e-5 for its BERT-base teacher).")
-    model: str = option("small", "Model the meta-teacher starts from: a preset (tiny, small, base), a local Model folder, or a hub id.")
+    learning_rate: float = option(1e-4, "Peak learning rate of AdamW: fine-tuning the pretrained small backbone (the MetaKD paper uses 2e-5 for BERT-base; a preset from scratch learns better at 5e-4).")
+    model: str = option("auto", "Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).")
     domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
@@ -40,7 +40,7 @@ class DistillConfig(TrainConfig):
 
     method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).")
     domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
-    student: str = option("tiny", "Student size: a preset (tiny, small, base), built with the teacher's vocabulary.")
+    student: str = option("auto", "Student: auto (the cached zh-tiny backbone when its vocabulary is the teacher's, else the tiny preset from scratch), or a preset size (tiny, small, base) built with the teacher's vocabulary.")
     student_init: str = option("random", "How the student starts: random, or teacher_layers:1,3 (the teacher's embeddings and these of its layers; then `student` is ignored).")
     temperature: float = option(2.0, "Softmax temperature of the soft labels (T); the soft loss is scaled by T squared.")
     alpha: float = option(0.5, "Vanilla KD: share of the soft-label loss; the rest is the loss on the true labels.")

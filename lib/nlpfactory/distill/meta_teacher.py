@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, label_ids, load_split, read_info
 from nlpfactory.distill.config import MetaTeacherConfig
@@ -61,8 +62,9 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
                          file=where, column="domain", fix="prepare data with at least two domains in a domain column")
 
     with stage_run("meta_teacher", to_dict(cfg), pipeline=pipeline, pipeline_run_id=pipeline_run_id) as run:
+        model_name = resolve(cfg.model)
         classifier, tokenizer, origin = load_model(
-            cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
+            model_name, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
         )
         classifier.config.id2label = dict(enumerate(info.labels))
@@ -71,6 +73,10 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         attach(rows, "domain_ids", domain_ids(train, domains, where))
         # Prototypes come from the encoder as it is before fine-tuning (METHODS.md §2a).
+        if origin == "preset":
+            log.warning("the prototype scores come from the %s preset's random encoder, so they carry no domain "
+                        "knowledge and the instance weighting does next to nothing; start the meta-teacher from a "
+                        "pretrained backbone (model=auto after `nlpfactory models build zh-small`)", model_name)
         features = mean_token_states(classifier.to(device_for()), rows, pad_id=pad_id, max_length=cfg.max_length,
                                      include_padding=cfg.prototype == "domain")
         scores = prototype_scores(features, [r["domain_ids"] for r in rows], label_ids(train, info), cfg.prototype)
@@ -92,7 +98,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         parameters = count_parameters(model.classifier)
         card = {
             "task": info.task, "kind": "metakd_teacher", "labels": info.labels, "domains": domains,
-            "base_model": cfg.model, "origin": origin, "parameters": parameters,
+            "base_model": model_name, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": {"stage": "meta_teacher", "dataset": str(dataset_dir), "dataset_source": info.source,
                         "mlflow_run_id": run.run_id, "kfp_run_id": pipeline_run_id},

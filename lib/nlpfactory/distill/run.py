@@ -113,8 +113,11 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
                                count_parameters(classifier), training)
         with atomic_dir(output_dir) as tmp:
             save_model(student.cpu(), tokenizer, tmp)
-            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, pipeline_run_id,
-                                  round(time.time() - started, 1)))
+            card = _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, pipeline_run_id,
+                         round(time.time() - started, 1))
+            if cfg.student_init == "random":  # say which backbone (or preset) "auto" became
+                card["base_model"] = student.config.name_or_path or ("tiny" if cfg.student == "auto" else cfg.student)
+            write_card(tmp, card)
         run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
         run.log_text(_report(cfg, teacher_dir, result), "report.md")
     log.info("distilled %s (%d parameters, %.1f%% of the teacher) -> %s; dev %s", cfg.method, result.parameters,

@@ -46,6 +46,7 @@ def load_model(
     tokenizer_dir: str | Path | None = None,
 ):
     """Return (model, tokenizer, origin) where origin is "preset", "folder" or "hub".
+    "auto" is the cached zh-small backbone, else the small preset (see backbones.resolve).
 
     For a preset, `texts` (or a callable returning them) supplies the tokenizer's training
     text. `num_labels` sets the classification head; a head of another size in a loaded
@@ -56,8 +57,11 @@ def load_model(
     import torch
     from transformers import AutoTokenizer
 
+    from nlpfactory.backbones import resolve
+
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+    name = resolve(name)
     kwargs = {"num_labels": num_labels} if head in ("classification", "token_classification") and num_labels else {}
     if is_preset(name):
         if texts is None:
