@@ -249,6 +249,17 @@ def _steps_for_budget(seconds_left: float, step_seconds: float, eval_seconds: fl
     return max(1, int(0.9 * seconds_left / per_step))
 
 
+def time_schedule(warmup_steps: int, start: float, deadline: float, clock=time.monotonic):
+    """Learning-rate factor that warms up over `warmup_steps` steps, then falls linearly with
+    the time left to `deadline`: on a shared machine the step time drifts, so a decay planned
+    in steps would end too early (budget unused) or be cut off before the rate is low."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (deadline - clock()) / max(deadline - start, 1e-9))
+    return factor
+
+
 def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence[str | Path] = (), *,
              texts: Sequence[str] | None = None, pipeline: str = "", pipeline_run_id: str = "") -> PretrainResult:
     """Masked-LM training on the text of `dataset_dirs` and `cfg.corpora` (or on `texts`);
@@ -288,22 +299,25 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
                 log.info("step %d: held-out MLM accuracy %.4f, perplexity %.1f", step,
                          held["mlm_accuracy"], held["mlm_perplexity"])
 
-        max_steps, train_deadline = cfg.max_steps, None
+        max_steps, train_deadline, lr_factor = cfg.max_steps, None, None
         if deadline is not None:
             # Keep back what the final measurement and the save take (the first measurement's time, twice).
             train_deadline = deadline - 2 * eval_seconds - 5
             if not max_steps:
                 step_seconds = _seconds_per_step(model, rows, loss_fn, cfg, pad_id)
-                max_steps = _steps_for_budget(train_deadline - time.monotonic(), step_seconds, eval_seconds, cfg)
-                log.info("time budget %.0f min: %.2fs a step, planning %d steps", cfg.time_budget_minutes,
-                         step_seconds, max_steps)
+                planned = _steps_for_budget(train_deadline - time.monotonic(), step_seconds, eval_seconds, cfg)
+                # The clock ends training; the step count is only a ceiling (the machine may speed up).
+                max_steps = 4 * planned
+                lr_factor = time_schedule(max(1, int(cfg.warmup_ratio * planned)), time.monotonic(), train_deadline)
+                log.info("time budget %.0f min: %.2fs a step, about %d steps; the learning rate decays with the "
+                         "time left", cfg.time_budget_minutes, step_seconds, planned)
         epochs, batches_for_epoch = _batches_within(cfg, rows, max_steps)
         fit_cfg = dataclasses.replace(cfg, epochs=epochs)
         started = time.time()
         result = fit(model, rows, loss_fn, fit_cfg,
                      checkpoint_dir=checkpoint_dir,
                      on_metrics=on_metrics, batches_for_epoch=batches_for_epoch,
-                     pad_id=pad_id, desc="pretrain", deadline=train_deadline)
+                     pad_id=pad_id, desc="pretrain", deadline=train_deadline, lr_factor=lr_factor)
         seconds = time.time() - started
         after = mlm_scores(model, tokenizer, eval_texts, **score)
         metrics = {"mlm_loss": after["mlm_loss"], "mlm_accuracy": after["mlm_accuracy"],

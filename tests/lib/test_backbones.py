@@ -11,7 +11,7 @@ from nlpfactory import backbones
 from nlpfactory.data.pretrain_corpus import CORPUS_FILE, INFO_FILE
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.card import read_card
-from nlpfactory.pretrain import PretrainConfig, _steps_for_budget
+from nlpfactory.pretrain import PretrainConfig, _steps_for_budget, time_schedule
 from nlpfactory.train.loop import fit
 
 
@@ -108,3 +108,13 @@ def test_every_recipe_starts_from_auto_by_default():
 
     assert FinetuneConfig().model == MetaTeacherConfig().model == FewshotConfig().model == "auto"
     assert DistillConfig().student == "auto"
+
+
+def test_the_budget_schedule_warms_up_by_steps_and_decays_with_the_time_left():
+    now = [100.0]
+    factor = time_schedule(4, start=100.0, deadline=200.0, clock=lambda: now[0])
+    assert [factor(s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    now[0] = 150.0
+    assert factor(10) == 0.5
+    now[0] = 250.0
+    assert factor(11) == 0.0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.backbones import resolve
@@ -84,12 +85,13 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         per_domain_score = {d: float(scores[train["domain"].to_numpy() == d].mean()) for d in domains}
         run.log_metrics({f"prototype_score_{d}": v for d, v in per_domain_score.items()})
 
+        domain_mix = torch.bincount(torch.tensor([r["domain_ids"] for r in rows]), minlength=len(domains)).float()
         model = WithDomainBranch(classifier, DomainBranch(classifier.config.hidden_size, len(domains), cfg.domain_dropout))
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
                             pad_id) if dev is not None and len(dev) else None
         started = time.time()
         result = fit(
-            model, rows, lambda m, batch: meta_teacher_loss(m, batch, cfg.domain_loss_weight), cfg,
+            model, rows, lambda m, batch: meta_teacher_loss(m, batch, cfg.domain_loss_weight, domain_mix), cfg,
             checkpoint_dir=checkpoint_dir_for("meta_teacher", to_dict(cfg), dataset_dir),
             evaluate=(lambda m: scorer(m.classifier)) if scorer else None,
             on_metrics=run.log_metrics, pad_id=pad_id, desc="meta_teacher",

@@ -98,6 +98,7 @@ def fit(
     device: torch.device | None = None,
     desc: str = "train",
     deadline: float | None = None,
+    lr_factor: Callable[[int], float] | None = None,
 ) -> FitResult:
     """Train `model` on `rows` (tokenized dicts, see batching.encode) minimising `loss_fn`.
 
@@ -109,7 +110,8 @@ def fit(
     Under torchrun (WORLD_SIZE > 1) each process trains on its share of every batch (see
     train/distributed.py); rank 0 alone checkpoints, reports metrics and evaluates.
     `deadline` (a `time.monotonic()` value) ends training after the step that passes it, as
-    if that were the last step (a wall-clock budget).
+    if that were the last step (a wall-clock budget). `lr_factor(step)` replaces the linear
+    warmup/decay (e.g. a schedule that decays with the time left rather than the steps).
     """
     with distributed.process_group(device or device_for()) as device:
         main = distributed.is_main_process()
@@ -141,7 +143,8 @@ def _fit(model, rows, loss_fn, cfg, checkpoint_dir: Path, evaluate, on_metrics, 
     # Summed per epoch: a custom batch order may make epochs of different lengths (a cut last pass).
     total_steps = sum(math.ceil(len(batches_for_epoch(e)) / cfg.grad_accum_steps) for e in range(cfg.epochs))
     optimizer = _optimizer(model, cfg, param_groups)
-    scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor) if lr_factor else \
+        _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
     state = {"epoch": 0, "batch": 0, "step": 0, "samples": 0, "seconds": 0.0,
