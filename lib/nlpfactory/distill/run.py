@@ -18,6 +18,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, load_split, read_info
 from nlpfactory.distill.config import DistillConfig
+from nlpfactory.distill.intermediate import attention_matched
 from nlpfactory.distill.layer_map import layer_map
 from nlpfactory.distill.meta_distill import meta_distill
 from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_scores
@@ -93,6 +94,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         freeze(teacher).to(device_for())
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
         student = build_student(cfg.student, cfg.student_init, classifier, info.labels, cfg.seed)
+        attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
@@ -115,6 +117,8 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
             save_model(student.cpu(), tokenizer, tmp)
             card = _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run.run_id, pipeline_run_id,
                          round(time.time() - started, 1))
+            if attention:
+                card["distillation"]["attention"] = attention
             if cfg.student_init == "random":  # say which backbone (or preset) "auto" became
                 card["base_model"] = student.config.name_or_path or ("tiny" if cfg.student == "auto" else cfg.student)
             write_card(tmp, card)
@@ -123,6 +127,15 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
     log.info("distilled %s (%d parameters, %.1f%% of the teacher) -> %s; dev %s", cfg.method, result.parameters,
              100 * result.parameters / result.teacher_parameters, output_dir, dev_metrics)
     return result
+
+
+def _attention_note(student, teacher) -> str:
+    if attention_matched(student, teacher):
+        return "matched head for head"
+    note = (f"left out: the student has {student.config.num_attention_heads} attention heads, the teacher "
+            f"{teacher.config.num_attention_heads}, so no head has a partner")
+    log.warning("layer-by-layer distillation: attention %s; hidden states are still matched", note)
+    return note
 
 
 def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint_dir, on_metrics, pad_id):
