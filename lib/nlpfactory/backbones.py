@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from nlpfactory.config import to_dict
+from nlpfactory.config import option, to_dict
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import CARD_FILE, read_card
 
@@ -43,6 +43,23 @@ RECIPES = {r.name: r for r in (
                 warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
                 eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])),
 )}
+
+
+@dataclasses.dataclass
+class BackboneConfig:
+    name: str = option("zh-small", "Which backbone: zh-small (the teachers' L4/H256 BERT) or zh-tiny (the students' L2/H128 BERT).")
+    time_budget_minutes: float = option(0.0, "Wall-clock budget of the pretraining in minutes (0: the recipe's: 60 for zh-small, 12 for zh-tiny).")
+    max_steps: int = option(0, "Stop after this many steps (0: the time budget decides).")
+    force: bool = option(False, "Pretrain again even when this backbone is cached.")
+
+    def __post_init__(self):
+        recipe(self.name)
+        if self.time_budget_minutes < 0 or self.max_steps < 0:
+            raise InputError("time_budget_minutes and max_steps must be 0 or more", column="time_budget_minutes")
+
+    def overrides(self) -> dict:
+        return {k: v for k, v in (("time_budget_minutes", self.time_budget_minutes),
+                                  ("max_steps", self.max_steps)) if v}
 
 
 def recipe(name: str) -> Recipe:
@@ -99,6 +116,17 @@ def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = Fals
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return target
+
+
+def build_into(cfg: BackboneConfig, output_dir: str | Path) -> dict:
+    """Build (or reuse) the backbone and copy it into `output_dir` (a pipeline's Model
+    artifact); returns its card."""
+    from nlpfactory.atomic import atomic_dir
+
+    folder = build(cfg.name, force=cfg.force, **cfg.overrides())
+    with atomic_dir(output_dir) as tmp:
+        shutil.copytree(folder, tmp, dirs_exist_ok=True)
+    return read_card(output_dir)
 
 
 def cached() -> list[dict]:

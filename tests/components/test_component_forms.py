@@ -20,6 +20,7 @@ FORMS = {
     "fewshot": "nlpfactory.fewshot.config:FewshotConfig",
     "augment-data": "nlpfactory.augment.run:AugmentConfig",
     "pretrain": "nlpfactory.pretrain:PretrainConfig",
+    "backbone": "nlpfactory.backbones:BackboneConfig",
     "predict": "nlpfactory.serving.predict_file:PredictConfig",
     "export": "nlpfactory.serving.export:ExportConfig",
     "compare": "nlpfactory.distill.compare:CompareConfig",

@@ -7,7 +7,8 @@ import time
 
 
 def register(subparsers) -> None:
-    from nlpfactory.backbones import RECIPES
+    from nlpfactory.backbones import RECIPES, BackboneConfig
+    from nlpfactory.config import add_arguments
 
     models = subparsers.add_parser("models", help="Build and list the Chinese backbones pretrained here.",
                                    description="Build and list the Chinese backbones pretrained here.")
@@ -20,11 +21,8 @@ def register(subparsers) -> None:
                                             "corpus and config, and every stage accepts it as model=.")
     build.add_argument("name", choices=sorted(RECIPES), help="Which backbone: " +
                        "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()))
-    build.add_argument("--time-budget-minutes", type=float, default=None,
-                       help="Wall-clock budget (default: the recipe's).")
-    build.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (default: the budget decides).")
+    add_arguments(build, BackboneConfig, skip=("name",))
     build.add_argument("--corpus", default=None, help="A corpus folder from `nlpfactory data corpus` (default: zh-pretrain).")
-    build.add_argument("--force", action="store_true", help="Build again even if it is cached.")
     build.set_defaults(handler=_build)
 
     listing = commands.add_parser("list", help="Show the cached backbones.")
@@ -32,14 +30,14 @@ def register(subparsers) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from nlpfactory.backbones import build
+    from nlpfactory.backbones import BackboneConfig, build
+    from nlpfactory.config import from_args
     from nlpfactory.models.card import read_card
 
-    overrides = {k: v for k, v in (("time_budget_minutes", args.time_budget_minutes),
-                                   ("max_steps", args.max_steps)) if v is not None}
-    folder = build(args.name, corpus_dir=args.corpus, force=args.force, **overrides)
+    cfg = from_args(BackboneConfig, args)
+    folder = build(cfg.name, corpus_dir=args.corpus, force=cfg.force, **cfg.overrides())
     metrics = read_card(folder)["mlm_metrics"]
-    print(f"{args.name}: {folder}")
+    print(f"{cfg.name}: {folder}")
     print(f"  held-out MLM accuracy {metrics['mlm_accuracy']:.4f}, perplexity {metrics['mlm_perplexity']:.1f}")
     return 0
 
