@@ -21,7 +21,7 @@ on average and on the smallest domain; best student >= 97% of the teacher.
 
     python bench/distill_quality.py                  # the full run (slow on 2 cores)
     python bench/distill_quality.py --quick          # fewer rows, shorter texts, fewer passes
-    python bench/distill_quality.py --quick --teachers-only   # teachers and baselines only
+    python bench/distill_quality.py --quick --teachers-only   # the teacher and the baselines only
 """
 
 from __future__ import annotations
@@ -76,10 +76,12 @@ def accuracy(model_dir: Path, data: Path, domain: str = "") -> float:
     return score_split(model_dir, data, EvaluateConfig(domain=domain)).metrics["accuracy"]
 
 
-def train_teachers(s: Setting, data: Path, work: Path) -> tuple[Path, Path]:
+def train_teachers(s: Setting, data: Path, work: Path, with_meta_teacher: bool = True) -> tuple[Path, Path | None]:
     common = dict(epochs=s.teacher_epochs, learning_rate=s.teacher_learning_rate, max_length=s.max_length,
                   batch_size=32, seed=s.seed, checkpoint_every_steps=0, early_stopping_patience=0)
     plain = finetune(FinetuneConfig(model=s.teacher, vocab_size=6000, **common), data, work / "teacher").model_dir
+    if not with_meta_teacher:
+        return plain, None
     meta = train_meta_teacher(MetaTeacherConfig(model=s.teacher, vocab_size=6000, **common), data,
                               work / "meta_teacher").model_dir
     return plain, meta
@@ -125,9 +127,10 @@ def run(s: Setting, work: Path, teachers_only: bool = False) -> dict:
     sizes = {d: int((train["domain"] == d).sum()) for d in DOMAINS}
     print(f"{info.rows} rows; train rows per domain {sizes}; teacher {s.teacher}, students auto")
     scores = baselines(data, s.seed)
-    teacher, meta_teacher = train_teachers(s, data, work)
-    scores |= {"teacher": {d: accuracy(teacher, data, d) for d in DOMAINS},
-               "meta-teacher": {d: accuracy(meta_teacher, data, d) for d in DOMAINS}}
+    teacher, meta_teacher = train_teachers(s, data, work, with_meta_teacher=not teachers_only)
+    scores["teacher"] = {d: accuracy(teacher, data, d) for d in DOMAINS}
+    if meta_teacher is not None:
+        scores["meta-teacher"] = {d: accuracy(meta_teacher, data, d) for d in DOMAINS}
     result = {"train_rows": sizes, "test_rows": {d: int((load_split(data, "test")["domain"] == d).sum()) for d in DOMAINS},
               "scores": scores, "teacher_backbone": backbone_of(teacher),
               "teacher_parameters": read_card(teacher)["parameters"]}
@@ -183,7 +186,7 @@ def verdict(result: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3000 rows, max_length 64, fewer passes")
-    parser.add_argument("--teachers-only", action="store_true", help="the teachers and the baselines, no students")
+    parser.add_argument("--teachers-only", action="store_true", help="the teacher and the baselines: no meta-teacher, no students")
     parser.add_argument("--teacher", help="teacher: auto (default), a preset or a Model folder")
     parser.add_argument("--rows", type=int, help="rows drawn from the corpus")
     args = parser.parse_args()
