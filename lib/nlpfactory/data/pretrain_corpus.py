@@ -250,16 +250,24 @@ def build_corpus(cfg: CorpusConfig, output_dir: str | Path,
     return info
 
 
-def corpus_dir(cfg: CorpusConfig | None = None) -> Path:
+def corpus_dir(cfg: CorpusConfig | None = None, held_out: dict[str, list[str]] | None = None) -> Path:
+    """The cache folder of the corpus: keyed by the config and by the held-out texts
+    themselves, so a change in how the datahub reads or splits a corpus builds a new one."""
     cfg = cfg or CorpusConfig()
-    return datahub.cache_dir() / "corpora" / f"{NAME}-{cfg.key()}"
+    held_out = held_out_texts(cfg) if held_out is None else held_out
+    digest = hashlib.sha256(cfg.key().encode())
+    for name in sorted(held_out):
+        digest.update(name.encode() + b"\0" + "\n".join(sorted(held_out[name])).encode())
+    return datahub.cache_dir() / "corpora" / f"{NAME}-{digest.hexdigest()[:12]}"
 
 
 def load_corpus(cfg: CorpusConfig | None = None) -> tuple[Path, list[str], dict]:
     """The cached corpus (built on first use): its folder, its sequences and its card."""
-    folder = corpus_dir(cfg)
+    cfg = cfg or CorpusConfig()
+    held_out = held_out_texts(cfg)
+    folder = corpus_dir(cfg, held_out)
     if not (folder / INFO_FILE).is_file():
-        build_corpus(cfg or CorpusConfig(), folder)
+        build_corpus(cfg, folder, held_out)
     return read_corpus_dir(folder)
 
 
