@@ -15,7 +15,7 @@ def distill(
     metrics: Output[Metrics],
     method: str = "vanilla",
     domain: str = "",
-    student: str = "tiny",
+    student: str = "auto",
     student_init: str = "random",
     temperature: float = 2.0,
     soft_loss: str = "kl",

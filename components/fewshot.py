@@ -13,7 +13,7 @@ def fewshot(
     trained_model: Output[Model],
     metrics: Output[Metrics],
     backbone: Input[Model] = None,
-    model: str = "small",
+    model: str = "auto",
     vocab_size: int = 8000,
     method: str = "cptuning",
     shots_per_class: int = 16,

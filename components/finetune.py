@@ -12,7 +12,7 @@ def finetune(
     dataset: Input[Dataset],
     trained_model: Output[Model],
     metrics: Output[Metrics],
-    model: str = "small",
+    model: str = "auto",
     vocab_size: int = 8000,
     metric: str = "accuracy",
     nproc_per_node: int = 1,

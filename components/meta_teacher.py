@@ -12,7 +12,7 @@ def meta_teacher(
     dataset: Input[Dataset],
     meta_teacher: Output[Model],
     metrics: Output[Metrics],
-    model: str = "small",
+    model: str = "auto",
     vocab_size: int = 8000,
     prototype: str = "class",
     domain_loss_weight: float = 0.5,

@@ -15,6 +15,8 @@ def prepare_data(
     text_col: str = "text",
     text_b_col: str = "",
     label_col: str = "label",
+    tags_col: str = "tags",
+    format: str = "",
     domain_col: str = "",
     task: str = "",
     labels: list = [],  # noqa: B006 - KFP reads the default from here

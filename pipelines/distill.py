@@ -19,9 +19,9 @@ NAME = "distill"
 
 @dsl.pipeline(name=NAME)
 @form(PrepareConfig, DistillConfig,
-      teacher="Model the teacher starts from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
+      teacher="Model the teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       teacher_epochs="Passes over the training data when fine-tuning the teacher.",
-      teacher_learning_rate="Peak learning rate of the teacher: 3e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained hub model.",
+      teacher_learning_rate="Peak learning rate of the teacher: 3e-4 suits a preset trained from scratch (what auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
       learning_rate="Peak learning rate of the student: 5e-4 suits a student trained from scratch.",
       seed="Random seed for the split and the training: the same seed gives the same models.",
       register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).")
@@ -33,10 +33,10 @@ def distill_pipeline(
     label_col: str = "label",
     domain_col: str = "",
     max_rows: int = 0,
-    teacher: str = "small",
+    teacher: str = "auto",
     teacher_epochs: int = 3,
     teacher_learning_rate: float = 3e-4,
-    student: str = "tiny",
+    student: str = "auto",
     student_init: str = "random",
     epochs: int = 3,
     learning_rate: float = 5e-4,

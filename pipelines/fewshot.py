@@ -30,7 +30,7 @@ def fewshot_pipeline(
     text_b_col: str = "",
     label_col: str = "label",
     max_rows: int = 0,
-    model: str = "small",
+    model: str = "auto",
     pretrain: bool = False,
     pretrain_epochs: int = 3,
     method: str = "cptuning",

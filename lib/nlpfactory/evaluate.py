@@ -29,7 +29,7 @@ class Evaluation:
         """Flat numbers for KFP Metrics and MLflow: overall, per class, per domain."""
         out = {k: v for k, v in self.metrics.items() if isinstance(v, (int, float))}
         for label, scores in self.metrics["per_class"].items():
-            out[f"f1_{label}"] = scores["f1"]
+            out[f"f1_{label}"] = scores["f1"]  # per entity type for a tagger
         for domain, m in self.per_domain.items():
             out[f"accuracy_{domain}"] = m["accuracy"]
             out[f"macro_f1_{domain}"] = m["macro_f1"]
@@ -42,6 +42,10 @@ def score_split(model_dir: str | Path, dataset_dir: str | Path, cfg: EvaluateCon
     if cfg.domain:
         frame = frame[frame["domain"] == cfg.domain].reset_index(drop=True)
     predictor = load_predictor(model_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.evaluate import score_tagger
+
+        return score_tagger(predictor, frame, list(info.labels), cfg.model_name or Path(model_dir).name, cfg.split)
     check_labels_match(predictor.labels, info.labels, model=str(model_dir))
     texts_b = frame["text_b"].tolist() if info.is_pair else None
     probs = predictor.predict_proba(frame["text"].tolist(), texts_b)

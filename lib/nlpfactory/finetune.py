@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.metrics import classification_metrics
@@ -78,13 +79,18 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
         return distributed.launch(finetune, (cfg, dataset_dir, output_dir),
                                   {"tracker": tracker}, cfg.nproc_per_node)
     info = read_info(dataset_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.train import finetune_tagger
+
+        return finetune_tagger(cfg, dataset_dir, output_dir, tracker=tracker)
     train = load_split(dataset_dir, "train")
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
 
     checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
     with tracker.stage_run("finetune", to_dict(cfg)) as run:
+        model_name = resolve(cfg.model)
         model, tokenizer, origin = load_model(
-            cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed,
+            model_name, "classification", num_labels=len(info.labels), seed=cfg.seed,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
             vocab_size=cfg.vocab_size, tokenizer_dir=checkpoint_dir / "tokenizer",
         )
@@ -105,7 +111,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             save_model(model.cpu(), tokenizer, tmp)
             write_card(tmp, {
                 "task": info.task, "kind": "classifier", "labels": info.labels, "domains": info.domains,
-                "base_model": cfg.model, "origin": origin, "parameters": parameters,
+                "base_model": model_name, "origin": origin, "parameters": parameters,
                 "max_length": cfg.max_length, "text_columns": info.text_columns,
                 "lineage": lineage("finetune", run, dataset_dir, info),
                 "training": {"best_epoch": result.best_epoch, "steps": result.steps,
@@ -115,5 +121,5 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             })
         run.log_metrics({f"final_dev_{k}": v for k, v in dev_metrics.items()} | {
             "parameters": parameters, "train_samples_per_second": result.samples_per_second})
-    log.info("fine-tuned %s (%d parameters) -> %s; dev %s", cfg.model, parameters, output_dir, dev_metrics)
+    log.info("fine-tuned %s (%d parameters) -> %s; dev %s", model_name, parameters, output_dir, dev_metrics)
     return FinetuneResult(Path(output_dir), result, dev_metrics, parameters)

@@ -18,6 +18,9 @@ from nlpfactory.models.card import read_card
 PREDICTORS: dict[str, str] = {
     "classifier": "nlpfactory.predictor:ClassifierPredictor",
     "metakd_teacher": "nlpfactory.predictor:ClassifierPredictor",
+    # Sequence labeling: tags per character and entity spans.
+    "tagger": "nlpfactory.ner.predict:TaggerPredictor",
+    "onnx_tagger": "nlpfactory.ner.predict:OnnxTaggerPredictor",
     # An export folder (written by `nlpfactory export`), run with ONNX Runtime.
     "onnx_classifier": "nlpfactory.serving.onnx_predictor:OnnxPredictor",
     # Few-shot prompt models: a masked LM plus its prompt (and CP-Tuning's class anchors).

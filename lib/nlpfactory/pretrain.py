@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -23,8 +24,10 @@ from nlpfactory.augment.words import choose_words, offsets_of, word_token_groups
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.errors import InputError
+from nlpfactory.models.backbone_vocab import backbone_tokenizer, learn_backbone_vocab
 from nlpfactory.models.card import count_parameters, write_card
-from nlpfactory.models.load import load_model, save_model
+from nlpfactory.models.load import load_model, pinned_tokenizer, save_model
+from nlpfactory.models.presets import bert_config, is_preset
 from nlpfactory.stages.pretrain import PretrainConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.batching import collate, sequential_batches
@@ -48,18 +51,25 @@ def pretraining_texts(cfg: PretrainConfig, dataset_dirs: Sequence[str | Path] = 
     for folder in dataset_dirs:
         info = read_info(folder)
         frames += [(load_split(folder, s), info.text_columns) for s in cfg.splits if has_split(folder, s)]
-    if cfg.corpora:
-        from nlpfactory.data import datahub
-
-        for name in cfg.corpora:
-            frame, _ = datahub.load(name)
-            frames.append((frame, [c for c in ("text", "text_b") if c in frame]))
+    for name in cfg.corpora:
+        frame = _corpus_frame(name)
+        frames.append((frame, [c for c in ("text", "text_b") if c in frame]))
     texts = [str(t) for frame, columns in frames for c in columns if c in frame
              for t in frame[c].dropna() if str(t).strip()]
     if not texts:
         raise InputError("no text to pretrain on", column="corpora",
                          fix=f"give a Dataset with text in its {cfg.splits} splits, or datahub corpora")
     return texts
+
+
+def _corpus_frame(name: str):
+    from nlpfactory.data import datahub, pretrain_corpus
+
+    if name == pretrain_corpus.NAME:
+        import pandas as pd
+
+        return pd.DataFrame({"text": pretrain_corpus.load_corpus()[1]})
+    return datahub.load(name)[0]
 
 
 def word_rows(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[dict], list[list[list[int]]]]:
@@ -116,9 +126,21 @@ class WholeWordMasker:
         return ids.masked_fill(chosen, self.mask_id), ids.masked_fill(~chosen, -100)
 
 
-def _forward(model, batch: dict, input_ids: torch.Tensor, labels: torch.Tensor):
-    return model(input_ids=input_ids, attention_mask=batch["attention_mask"],
-                 token_type_ids=batch["token_type_ids"], labels=labels)
+def masked_logits(model, batch: dict, input_ids: torch.Tensor, labels: torch.Tensor):
+    """Logits and targets of the masked positions only. For a BERT MLM the output layer runs
+    on those positions alone: with a 8-20k vocabulary it costs more than the encoder when run
+    on every position, and only ~15% of them have a target."""
+    where = labels != -100
+    inputs = dict(input_ids=input_ids, attention_mask=batch["attention_mask"],
+                  token_type_ids=batch["token_type_ids"])
+    if hasattr(model, "bert") and hasattr(model, "cls"):
+        return model.cls(model.bert(**inputs)[0][where]), labels[where]
+    return model(**inputs).logits[where], labels[where]
+
+
+def _mlm_loss(model, batch: dict, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    logits, targets = masked_logits(model, batch, input_ids, labels)
+    return torch.nn.functional.cross_entropy(logits.float(), targets)
 
 
 @torch.no_grad()
@@ -134,14 +156,13 @@ def mlm_scores(model, tokenizer, texts: Sequence[str], *, mask_ratio: float = 0.
     loss_sum, correct, count = 0.0, 0, 0
     for index in sequential_batches(len(rows), batch_size):
         batch = {k: v.to(device) for k, v in collate([rows[i] for i in index], tokenizer.pad_token_id or 0).items()}
-        input_ids, labels = masker.fixed_batch(batch, rng)
-        logits = _forward(model, batch, input_ids, None).logits.float()
-        where = labels != -100
-        loss_sum += torch.nn.functional.cross_entropy(logits[where], labels[where], reduction="sum").item()
-        correct += (logits[where].argmax(-1) == labels[where]).sum().item()
-        count += int(where.sum())
-    return {"mlm_loss": loss_sum / max(count, 1), "mlm_accuracy": correct / max(count, 1),
-            "masked_tokens": float(count)}
+        logits, targets = masked_logits(model, batch, *masker.fixed_batch(batch, rng))
+        loss_sum += torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum").item()
+        correct += (logits.argmax(-1) == targets).sum().item()
+        count += len(targets)
+    loss = loss_sum / max(count, 1)
+    return {"mlm_loss": loss, "mlm_accuracy": correct / max(count, 1),
+            "mlm_perplexity": math.exp(min(loss, 50.0)), "masked_tokens": float(count)}
 
 
 def _split_eval(cfg: PretrainConfig, texts: list[str]) -> tuple[list[str], list[str], str]:
@@ -154,15 +175,15 @@ def _split_eval(cfg: PretrainConfig, texts: list[str]) -> tuple[list[str], list[
     return [t for i, t in enumerate(texts) if i not in held], [texts[i] for i in sorted(held)], "held-out text"
 
 
-def _batches_within(cfg: PretrainConfig, rows: list[dict]):
+def _batches_within(cfg: PretrainConfig, rows: list[dict], max_steps: int):
     """Epoch count and batch order that stop after `max_steps` steps (the last pass is cut)."""
     from nlpfactory.train.batching import length_grouped_batches
 
     lengths = [len(r["input_ids"]) for r in rows]
     per_epoch = len(length_grouped_batches(lengths, cfg.batch_size, cfg.seed))
-    if not cfg.max_steps:
+    if not max_steps:
         return cfg.epochs, None
-    budget = cfg.max_steps * cfg.grad_accum_steps
+    budget = max_steps * cfg.grad_accum_steps
     epochs = -(-budget // per_epoch)
 
     def batches_for_epoch(epoch: int) -> list[list[int]]:
@@ -172,39 +193,118 @@ def _batches_within(cfg: PretrainConfig, rows: list[dict]):
     return epochs, batches_for_epoch
 
 
+def start_model(cfg: PretrainConfig, texts: Sequence[str], tokenizer_dir: Path):
+    """(model, tokenizer, origin): a preset gets a BERT-Chinese-layout vocabulary learned from
+    `texts` (kept in `tokenizer_dir`, so a resumed run reads with the same ids); a folder or
+    hub id brings its own."""
+    if not is_preset(cfg.model):
+        return load_model(cfg.model, "mlm", seed=cfg.seed)
+    from transformers import AutoModelForMaskedLM
+
+    tokenizer = pinned_tokenizer(tokenizer_dir, lambda: backbone_tokenizer(learn_backbone_vocab(texts, cfg.vocab_size)))
+    torch.manual_seed(cfg.seed)
+    return AutoModelForMaskedLM.from_config(bert_config(cfg.model, vocab_size=len(tokenizer))), tokenizer, "preset"
+
+
+def _seconds_per_step(model, rows: list[dict], loss_fn, cfg: PretrainConfig, pad_id: int, probe_steps: int = 6) -> float:
+    """Time a few forward+backward passes on typical batches (no update; gradients dropped)."""
+    from nlpfactory.train.batching import length_grouped_batches
+
+    batches = length_grouped_batches([len(r["input_ids"]) for r in rows], cfg.batch_size, cfg.seed + 10_000)
+    device = next(model.parameters()).device
+    model.train()
+    started = time.monotonic()
+    for index in batches[:probe_steps]:
+        batch = {k: v.to(device) for k, v in collate([rows[i] for i in index], pad_id).items()}
+        loss_fn(model, batch).backward()
+    model.zero_grad(set_to_none=True)
+    return (time.monotonic() - started) / max(1, min(probe_steps, len(batches))) * cfg.grad_accum_steps
+
+
+def _steps_for_budget(seconds_left: float, step_seconds: float, eval_seconds: float, cfg: PretrainConfig) -> int:
+    """Steps that fit in the time left, counting the held-out measurements on the way; the
+    optimizer step and machine noise take the 10% kept in reserve."""
+    per_step = step_seconds + (eval_seconds / cfg.eval_every_steps if cfg.eval_every_steps else 0.0)
+    return max(1, int(0.9 * seconds_left / per_step))
+
+
+def time_schedule(warmup_steps: int, start: float, deadline: float, clock=time.monotonic):
+    """Learning-rate factor that warms up over `warmup_steps` steps, then falls linearly with
+    the time left to `deadline`: on a shared machine the step time drifts, so a decay planned
+    in steps would end too early (budget unused) or be cut off before the rate is low."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (deadline - clock()) / max(deadline - start, 1e-9))
+    return factor
+
+
 def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence[str | Path] = (), *,
-             tracker: Tracker = NO_TRACKING) -> PretrainResult:
-    """Masked-LM training on the text of `dataset_dirs` and `cfg.corpora`; writes a Model
-    folder with an MLM head (safetensors + tokenizer + nlpfactory.json, card kind "mlm")."""
-    texts = pretraining_texts(cfg, dataset_dirs)
+             texts: Sequence[str] | None = None, tracker: Tracker = NO_TRACKING) -> PretrainResult:
+    """Masked-LM training on the text of `dataset_dirs` and `cfg.corpora` (or on `texts`);
+    writes a Model folder with an MLM head (safetensors + tokenizer + nlpfactory.json, card
+    kind "mlm"). With a time budget the whole stage, measurements and saving included, is
+    sized to end within it."""
+    stage_started = time.monotonic()
+    deadline = stage_started + 60 * cfg.time_budget_minutes if cfg.time_budget_minutes else None
+    texts = list(texts) if texts is not None else pretraining_texts(cfg, dataset_dirs)
     train_texts, eval_texts, eval_on = _split_eval(cfg, texts)
     checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs)
     with tracker.stage_run("pretrain", to_dict(cfg)) as run:
-        model, tokenizer, origin = load_model(cfg.model, "mlm", texts=train_texts, vocab_size=cfg.vocab_size,
-                                              seed=cfg.seed, tokenizer_dir=checkpoint_dir / "tokenizer")
+        model, tokenizer, origin = start_model(cfg, train_texts, checkpoint_dir / "tokenizer")
         model.to(device_for())
         score = dict(mask_ratio=cfg.mask_ratio, seed=cfg.seed, max_length=cfg.max_length)
+        measured = time.monotonic()
         before = mlm_scores(model, tokenizer, eval_texts, **score)
+        eval_seconds = time.monotonic() - measured
         rows, groups = word_rows(tokenizer, train_texts, cfg.max_length)
         masker = WholeWordMasker(tokenizer, groups, cfg.mask_ratio)
+        pad_id = tokenizer.pad_token_id or 0
 
         def loss_fn(m, batch):
-            return _forward(m, batch, *masker.random_batch(batch)).loss
+            return _mlm_loss(m, batch, *masker.random_batch(batch))
 
-        epochs, batches_for_epoch = _batches_within(cfg, rows)
+        curve = []
+
+        def on_metrics(metrics: dict, step: int) -> None:
+            run.log_metrics(metrics, step)
+            if cfg.eval_every_steps and step % cfg.eval_every_steps == 0:
+                held = mlm_scores(model, tokenizer, eval_texts, **score)
+                model.train()
+                curve.append({"step": step, "mlm_accuracy": round(held["mlm_accuracy"], 4),
+                              "mlm_perplexity": round(held["mlm_perplexity"], 2)})
+                run.log_metrics({"heldout_mlm_accuracy": held["mlm_accuracy"],
+                                 "heldout_mlm_perplexity": held["mlm_perplexity"]}, step)
+                log.info("step %d: held-out MLM accuracy %.4f, perplexity %.1f", step,
+                         held["mlm_accuracy"], held["mlm_perplexity"])
+
+        max_steps, train_deadline, lr_factor = cfg.max_steps, None, None
+        if deadline is not None:
+            # Keep back what the final measurement and the save take (the first measurement's time, twice).
+            train_deadline = deadline - 2 * eval_seconds - 5
+            if not max_steps:
+                step_seconds = _seconds_per_step(model, rows, loss_fn, cfg, pad_id)
+                planned = _steps_for_budget(train_deadline - time.monotonic(), step_seconds, eval_seconds, cfg)
+                # The clock ends training; the step count is only a ceiling (the machine may speed up).
+                max_steps = 4 * planned
+                lr_factor = time_schedule(max(1, int(cfg.warmup_ratio * planned)), time.monotonic(), train_deadline)
+                log.info("time budget %.0f min: %.2fs a step, about %d steps; the learning rate decays with the "
+                         "time left", cfg.time_budget_minutes, step_seconds, planned)
+        epochs, batches_for_epoch = _batches_within(cfg, rows, max_steps)
         fit_cfg = dataclasses.replace(cfg, epochs=epochs)
         started = time.time()
         result = fit(model, rows, loss_fn, fit_cfg,
                      checkpoint_dir=checkpoint_dir,
-                     on_metrics=run.log_metrics, batches_for_epoch=batches_for_epoch,
-                     pad_id=tokenizer.pad_token_id or 0, desc="pretrain")
+                     on_metrics=on_metrics, batches_for_epoch=batches_for_epoch,
+                     pad_id=pad_id, desc="pretrain", deadline=train_deadline, lr_factor=lr_factor)
         seconds = time.time() - started
         after = mlm_scores(model, tokenizer, eval_texts, **score)
         metrics = {"mlm_loss": after["mlm_loss"], "mlm_accuracy": after["mlm_accuracy"],
+                   "mlm_perplexity": after["mlm_perplexity"],
                    "mlm_loss_before": before["mlm_loss"], "mlm_accuracy_before": before["mlm_accuracy"],
                    "train_seconds": seconds, "steps": float(result.steps),
                    "seconds_per_1000_steps": 1000 * result.train_seconds / max(result.steps, 1),
-                   "train_texts": float(len(rows))}
+                   "train_texts": float(len(rows)), "eval_texts": float(len(eval_texts))}
         parameters = count_parameters(model)
         with atomic_dir(output_dir) as tmp:
             save_model(model.cpu(), tokenizer, tmp)
@@ -215,12 +315,16 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
                 "lineage": {"stage": "pretrain", "datasets": [str(d) for d in dataset_dirs],
                             "corpora": cfg.corpora, "mlflow_run_id": run.run_id,
                             "kfp_run_id": run.pipeline_run_id},
-                "training": {"steps": result.steps, "seconds": round(seconds, 1),
+                "training": {"steps": result.steps, "planned_steps": max_steps, "seconds": round(seconds, 1),
+                             "stage_seconds": round(time.monotonic() - stage_started, 1),
+                             "time_budget_minutes": cfg.time_budget_minutes,
                              "samples_per_second": round(result.samples_per_second, 1),
                              "mask_ratio": cfg.mask_ratio, "whole_word_masking": "jieba"},
                 "mlm_metrics": {**{k: round(v, 4) for k, v in metrics.items()}, "measured_on": eval_on},
+                "mlm_curve": curve,
             })
         run.log_metrics(metrics | {"parameters": parameters})
-    log.info("pretrained %s for %d steps in %.0fs: MLM loss %.3f -> %.3f on %s", cfg.model,
-             result.steps, seconds, before["mlm_loss"], after["mlm_loss"], eval_on)
+    log.info("pretrained %s for %d steps in %.0fs: MLM loss %.3f -> %.3f, accuracy %.3f -> %.3f on %s",
+             cfg.model, result.steps, seconds, before["mlm_loss"], after["mlm_loss"],
+             before["mlm_accuracy"], after["mlm_accuracy"], eval_on)
     return PretrainResult(Path(output_dir), result, metrics, parameters)

@@ -25,6 +25,7 @@ STAGE_OF = {
     "prepare-data": "data",
     "augment-data": "augmentation",
     "pretrain": "training",
+    "backbone": "training",
     "finetune": "training",
     "soft-label": "distillation",
     "meta-teacher": "distillation",

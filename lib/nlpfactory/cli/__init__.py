@@ -16,6 +16,7 @@ from nlpfactory.errors import NlpFactoryError, Terminated
 COMMAND_MODULES = [
     "nlpfactory.cli.data",
     "nlpfactory.cli.stages",
+    "nlpfactory.cli.models",
     "nlpfactory.cli.predict",
     "nlpfactory.cli.export",
     "nlpfactory.cli.serve",

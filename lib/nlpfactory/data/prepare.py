@@ -54,6 +54,10 @@ def prepare_dataset(cfg: PrepareConfig, output_dir: str | Path, *, overwrite: bo
 
 
 def _prepare(cfg: PrepareConfig, output_dir, inputs, overwrite: bool) -> DatasetInfo:
+    from nlpfactory.ner.prepare import prepare_tagged, wants_tagging
+
+    if wants_tagging(cfg):
+        return prepare_tagged(cfg, output_dir, inputs=inputs, overwrite=overwrite)
     frame, source = _read_source(cfg)
     _check_task(cfg, frame)
     kept = {"rows_read": len(frame)}

@@ -2,13 +2,14 @@
 
 config.py      MetaTeacherConfig, DistillConfig, SoftLabelConfig
 losses.py      the loss registry (name -> function), per-sample when asked
-layer_map.py   which teacher layer each student layer learns from
-internals.py   logits, token states and attention scores of a BERT-style classifier
-intermediate.py layer-by-layer matching (hidden states, attention scores)
+features.py    a BERT-style classifier's logits, token states and attention scores; which
+               teacher layer each student layer learns from; layer-by-layer matching
+               (hidden states, attention head for head or left out)
 prototypes.py  prototype scores ("class" and "domain" variants)
-metakd.py      domain branch, meta-teacher loss, domain-expertise weight, stage 1/2 losses
+metakd.py      domain branch, meta-teacher loss (corrupted domain labels from the domain
+               mix), domain-expertise weight, stage 1/2 losses, the two-stage student training
 meta_teacher.py the meta-teacher stage (train, save, load)
-meta_distill.py the two-stage MetaKD student training
+rows.py        domain ids, prototype scores and stored logits attached to training rows
 vanilla.py     the vanilla KD loss
 student.py     a student from a preset or from the teacher's layers
 run.py         the distill stage (vanilla | metakd), writing a plain classifier folder

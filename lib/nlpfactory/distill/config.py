@@ -21,8 +21,8 @@ PROTOTYPES = ("class", "domain")
 
 @dataclasses.dataclass
 class MetaTeacherConfig(TrainConfig):
-    learning_rate: float = option(3e-4, "Peak learning rate of AdamW: 3e-4 suits a preset trained from scratch; the MetaKD paper uses 2e-5 for its pretrained BERT-base teacher.")
-    model: str = option("small", "Model the meta-teacher starts from: a preset (tiny, small, base), a local Model folder, or a hub id.")
+    learning_rate: float = option(3e-4, "Peak learning rate of AdamW: 3e-4 suits a preset trained from scratch (what model=auto becomes without a cached backbone); for a pretrained backbone (zh-small, hfl/rbt3) use about 1e-4 (the MetaKD paper uses 2e-5 for BERT-base).")
+    model: str = option("auto", "Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).")
     domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
@@ -45,7 +45,7 @@ class DistillConfig(TrainConfig):
     learning_rate: float = option(5e-4, "Vanilla KD: peak learning rate of AdamW (5e-4 suits a student trained from scratch).")
     method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).")
     domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
-    student: str = option("tiny", "Student size: a preset (tiny, small, base), built with the teacher's vocabulary.")
+    student: str = option("auto", "Student: auto (the cached zh-tiny backbone when its vocabulary is the teacher's, else the tiny preset from scratch), or a preset size (tiny, small, base) built with the teacher's vocabulary.")
     student_init: str = option("random", "How the student starts: random, or teacher_layers:1,3 (the teacher's embeddings and these of its layers; then `student` is ignored).")
     temperature: float = option(2.0, "Softmax temperature of the soft labels (T); the soft loss is scaled by T squared.")
     soft_loss: str = option("kl", "How the student matches the teacher's soft labels (vanilla KD, MetaKD stage 2): kl (KL divergence) or soft_ce (cross-entropy with the teacher's distribution: the same gradient, the loss offset by the teacher's entropy).")

@@ -61,11 +61,12 @@ def attention_mse(student_scores, teacher_scores, mask, reduction: str = "mean")
     """Mean squared error of attention scores [batch, heads, query, key] over the pairs of
     real tokens only (masked positions excluded).
 
-    When the head counts differ, each side's heads are averaged first (a 1-head map each).
+    Heads are matched one for one; maps with different head counts have no such match
+    (averaging over heads would compare blurred maps), so they are refused.
     """
     if student_scores.shape[1] != teacher_scores.shape[1]:
-        student_scores = student_scores.mean(1, keepdim=True)
-        teacher_scores = teacher_scores.mean(1, keepdim=True)
+        raise ValueError(f"attention maps are matched head for head: the student has {student_scores.shape[1]} "
+                         f"heads, the teacher {teacher_scores.shape[1]}")
     squared = (student_scores.float() - teacher_scores.float()).pow(2).mean(1)
     m = mask.to(squared.dtype)
     pairs = m[:, :, None] * m[:, None, :]

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, label_ids, load_split, read_info
 from nlpfactory.distill.config import MetaTeacherConfig
@@ -62,8 +64,9 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
                          file=where, column="domain", fix="prepare data with at least two domains in a domain column")
 
     with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
+        model_name = resolve(cfg.model)
         classifier, tokenizer, origin = load_model(
-            cfg.model, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
+            model_name, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
         )
         name_labels(classifier, info.labels)
@@ -71,6 +74,10 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         attach(rows, "domain_ids", domain_ids(train, domains, where))
         # Prototypes come from the encoder as it is before fine-tuning (docs/methods.md §2a).
+        if origin == "preset":
+            log.warning("the prototype scores come from the %s preset's random encoder, so they carry no domain "
+                        "knowledge and the instance weighting does next to nothing; start the meta-teacher from a "
+                        "pretrained backbone (model=auto after `nlpfactory models build zh-small`)", model_name)
         features = mean_token_states(classifier.to(device_for()), rows, pad_id=pad_id, max_length=cfg.max_length,
                                      include_padding=cfg.prototype == "domain")
         scores = prototype_scores(features, [r["domain_ids"] for r in rows], label_ids(train, info), cfg.prototype)
@@ -78,12 +85,13 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         per_domain_score = {d: float(scores[train["domain"].to_numpy() == d].mean()) for d in domains}
         run.log_metrics({f"prototype_score_{d}": v for d, v in per_domain_score.items()})
 
+        domain_mix = torch.bincount(torch.tensor([r["domain_ids"] for r in rows]), minlength=len(domains)).float()
         model = WithDomainBranch(classifier, DomainBranch(classifier.config.hidden_size, len(domains), cfg.domain_dropout))
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
                             pad_id) if dev is not None and len(dev) else None
         started = time.time()
         result = fit(
-            model, rows, lambda m, batch: meta_teacher_loss(m, batch, cfg.domain_loss_weight), cfg,
+            model, rows, lambda m, batch: meta_teacher_loss(m, batch, cfg.domain_loss_weight, domain_mix), cfg,
             checkpoint_dir=checkpoint_dir_for("meta_teacher", to_dict(cfg), dataset_dir),
             evaluate=(lambda m: scorer(m.classifier)) if scorer else None,
             on_metrics=run.log_metrics, pad_id=pad_id, desc="meta_teacher",
@@ -92,7 +100,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         parameters = count_parameters(model.classifier)
         card = {
             "task": info.task, "kind": "metakd_teacher", "labels": info.labels, "domains": domains,
-            "base_model": cfg.model, "origin": origin, "parameters": parameters,
+            "base_model": model_name, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": lineage("meta_teacher", run, dataset_dir, info),
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score},

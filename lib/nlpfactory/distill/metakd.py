@@ -64,18 +64,27 @@ class WithDomainBranch(nn.Module):
         return inside, features, domain_logits
 
 
-def meta_teacher_loss(model: WithDomainBranch, batch: dict, domain_loss_weight: float = 0.5) -> torch.Tensor:
-    """mean_i t_i·[CE(z_i, y_i) + γ1·CE(g_i, shuffled k_i)].
+def corrupted_domains(count: int, domain_mix: torch.Tensor) -> torch.Tensor:
+    """Domain labels drawn afresh for every row from the training set's domain mix,
+    independently of the row's own domain. (Permuting the batch's own labels would keep much
+    of the true domain: batches are length-grouped, so a batch is often mostly one domain.)"""
+    return torch.multinomial(domain_mix, count, replacement=True)
 
-    The domain labels are the batch's own, randomly permuted at every step, so the domain
-    classifier cannot learn which domain a row is from and the features are pushed towards
-    what the domains share.
+
+def meta_teacher_loss(model: WithDomainBranch, batch: dict, domain_loss_weight: float = 0.5,
+                      domain_mix: torch.Tensor | None = None) -> torch.Tensor:
+    """mean_i t_i·[CE(z_i, y_i) + γ1·CE(g_i, corrupted k_i)].
+
+    The corrupted domain labels are drawn from `domain_mix` (the share of each domain in the
+    training set; uniform when not given), so the domain classifier cannot learn which domain
+    a row is from and the features are pushed towards what the domains share.
     """
     inside, _, domain_logits = model(batch)
-    domains = batch["domain_ids"]
-    shuffled = domains[torch.randperm(len(domains), device=domains.device)]
+    if domain_mix is None:
+        domain_mix = torch.ones(domain_logits.shape[-1])
+    corrupted = corrupted_domains(len(batch["domain_ids"]), domain_mix.float()).to(domain_logits.device)
     per_sample = hard_cross_entropy(inside.logits, batch["labels"], reduction="none") + \
-        domain_loss_weight * F.cross_entropy(domain_logits.float(), shuffled, reduction="none")
+        domain_loss_weight * F.cross_entropy(domain_logits.float(), corrupted, reduction="none")
     return weighted_mean(per_sample, batch["prototype_scores"])
 
 

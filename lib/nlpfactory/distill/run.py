@@ -18,7 +18,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, load_split, read_info
 from nlpfactory.distill.config import DistillConfig
-from nlpfactory.distill.features import layer_map
+from nlpfactory.distill.features import attention_matched, layer_map
 from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_scores
 from nlpfactory.distill.metakd import meta_distill
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
@@ -76,6 +76,10 @@ def load_teacher(teacher: str, method: str, info: DatasetInfo, train_texts):
 def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
             tracker: Tracker = NO_TRACKING) -> DistillResult:
     info = read_info(dataset_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.kd import distill_tagger
+
+        return distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
     where = str(Path(dataset_dir) / "train.parquet")
     train = domain_rows(load_split(dataset_dir, "train"), cfg.domain, dataset_dir, "train")
     dev = domain_rows(load_split(dataset_dir, "dev"), cfg.domain, dataset_dir, "dev") \
@@ -86,6 +90,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         freeze(teacher).to(device_for())
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
         student = build_student(cfg.student, cfg.student_init, classifier, info.labels, cfg.seed)
+        attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
@@ -106,13 +111,27 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
                                count_parameters(classifier), training)
         with atomic_dir(output_dir) as tmp:
             save_model(student.cpu(), tokenizer, tmp)
-            write_card(tmp, _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run,
-                                  round(time.time() - started, 1)))
+            card = _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run,
+                         round(time.time() - started, 1))
+            if attention:
+                card["distillation"]["attention"] = attention
+            if cfg.student_init == "random":  # say which backbone (or preset) "auto" became
+                card["base_model"] = student.config.name_or_path or ("tiny" if cfg.student == "auto" else cfg.student)
+            write_card(tmp, card)
         run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
         run.log_text(_report(cfg, teacher_dir, result), "report.md")
     log.info("distilled %s (%d parameters, %.1f%% of the teacher) -> %s; dev %s", cfg.method, result.parameters,
              100 * result.parameters / result.teacher_parameters, output_dir, dev_metrics)
     return result
+
+
+def _attention_note(student, teacher) -> str:
+    if attention_matched(student, teacher):
+        return "matched head for head"
+    note = (f"left out: the student has {student.config.num_attention_heads} attention heads, the teacher "
+            f"{teacher.config.num_attention_heads}, so no head has a partner")
+    log.warning("layer-by-layer distillation: attention %s; hidden states are still matched", note)
+    return note
 
 
 def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint_dir, on_metrics, pad_id):

@@ -4,6 +4,7 @@ or the teacher's own embeddings and chosen layers (`teacher_layers:1,3`)."""
 from __future__ import annotations
 
 import copy
+import logging
 import re
 
 import torch
@@ -12,6 +13,7 @@ from nlpfactory.errors import InputError
 from nlpfactory.models.labels import name_labels
 from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 
+log = logging.getLogger(__name__)
 _LAYER_KEY = re.compile(r"^(.*\bencoder\.layer\.)(\d+)(\..*)$")
 
 
@@ -44,17 +46,45 @@ def from_teacher_layers(teacher, layers: list[int]):
     return student
 
 
-def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42):
-    """A sequence classifier over `labels` that reads the teacher's tokens."""
-    from transformers import AutoModelForSequenceClassification
+def pretrained_student(teacher, labels: list[str], seed: int, per_token: bool = False):
+    """The cached zh-tiny backbone as a classifier, when it reads the teacher's tokens (the
+    backbones built here share one vocabulary); else None."""
+    from nlpfactory.backbones import resolve
+    from nlpfactory.models.load import load_model
 
-    if student_init.startswith("teacher_layers:"):
+    folder = resolve("auto", "student")
+    if is_preset(folder):
+        return None
+    head = "token_classification" if per_token else "classification"
+    model, tokenizer, _ = load_model(folder, head, num_labels=len(labels), seed=seed)
+    if model.config.vocab_size != teacher.config.vocab_size:
+        log.warning("the cached student backbone %s has another vocabulary than the teacher (%d against %d "
+                    "tokens), so the student starts from the tiny preset with random weights",
+                    folder, model.config.vocab_size, teacher.config.vocab_size)
+        return None
+    return model
+
+
+def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42,
+                  per_token: bool = False):
+    """A sequence classifier (a token classifier when `per_token`) over `labels` that reads the
+    teacher's tokens."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    pretrained = pretrained_student(teacher, labels, seed, per_token) if student == "auto" and \
+        not student_init.startswith("teacher_layers:") else None
+    if student == "auto":
+        student = "tiny"
+    if pretrained is not None:
+        model = pretrained
+    elif student_init.startswith("teacher_layers:"):
         model = from_teacher_layers(teacher, teacher_layers(student_init, teacher.config.num_hidden_layers))
     elif is_preset(student):
         config = bert_config(student, vocab_size=teacher.config.vocab_size, num_labels=len(labels),
                              pad_token_id=teacher.config.pad_token_id or 0)
         torch.manual_seed(seed)
-        model = AutoModelForSequenceClassification.from_config(config)
+        auto = AutoModelForTokenClassification if per_token else AutoModelForSequenceClassification
+        model = auto.from_config(config)
     else:
         raise InputError(f"unknown student {student!r}", column="student",
                          fix=f"choose a preset ({', '.join(PRESETS)}) or set student_init=teacher_layers:1,3")

@@ -22,7 +22,7 @@ class FewshotConfig(TrainConfig):
     learning_rate: float = option(5e-5, "Peak learning rate of AdamW for the language model (after warmup).")
     early_stopping_patience: int = option(0, "Stop after this many epochs without a better dev score (0: never stop early).")
 
-    model: str = option("small", "Backbone: a preset (tiny, small, base), a Model folder with a masked-LM head (e.g. from pretrain), or a hub id.")
+    model: str = option("auto", "Backbone: auto (the cached zh-small masked-LM backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder with a masked-LM head (e.g. from pretrain), or a hub id.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     method: str = option("cptuning", "Prompt method: pet (pattern + label words), ptuning (learned pseudo-prompt tokens + label words) or cptuning (contrastive, no label words).")
     shots_per_class: int = option(16, "Labelled training rows per class drawn from the train split (K-shot).")

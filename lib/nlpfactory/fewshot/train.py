@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
 from nlpfactory.fewshot.config import FewshotConfig
@@ -76,7 +77,8 @@ def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path,
                             info.labels, strict=False, split="dev")
 
     with tracker.stage_run("fewshot", to_dict(cfg)) as run:
-        mlm, tokenizer, origin = load_model(cfg.model, "mlm", texts=lambda: _vocabulary_text(cfg, train_all, info),
+        model_name = resolve(cfg.model)
+        mlm, tokenizer, origin = load_model(model_name, "mlm", texts=lambda: _vocabulary_text(cfg, train_all, info),
                                             vocab_size=cfg.vocab_size, seed=cfg.seed)
         torch.manual_seed(cfg.seed)  # prompt encoder / embeddings start the same for a seed
         method = _METHODS[cfg.method](cfg, mlm, tokenizer, info)
@@ -107,7 +109,7 @@ def fewshot(cfg: FewshotConfig, dataset_dir: str | Path, output_dir: str | Path,
         parameters = count_parameters(method.model)
         _save(output_dir, method, rows, tokenizer, {
             "task": info.task, "kind": cfg.method, "labels": info.labels, "domains": info.domains,
-            "base_model": cfg.model, "origin": origin, "parameters": parameters,
+            "base_model": model_name, "origin": origin, "parameters": parameters,
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": lineage("fewshot", run, dataset_dir, info),
             "fewshot": {"method": cfg.method, "shots_per_class": cfg.shots_per_class, "seed": cfg.seed,

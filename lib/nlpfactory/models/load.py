@@ -16,7 +16,7 @@ from nlpfactory.errors import InputError, ModelNotFoundError
 from nlpfactory.models.presets import PRESETS, bert_config, is_preset
 from nlpfactory.models.tokenizer import learn_tokenizer
 
-HEADS = ("classification", "mlm", "encoder")
+HEADS = ("classification", "token_classification", "mlm", "encoder")
 
 
 def _auto_class(head: str):
@@ -24,6 +24,7 @@ def _auto_class(head: str):
 
     return {
         "classification": transformers.AutoModelForSequenceClassification,
+        "token_classification": transformers.AutoModelForTokenClassification,
         "mlm": transformers.AutoModelForMaskedLM,
         "encoder": transformers.AutoModel,
     }[head]
@@ -45,6 +46,7 @@ def load_model(
     tokenizer_dir: str | Path | None = None,
 ):
     """Return (model, tokenizer, origin) where origin is "preset", "folder" or "hub".
+    "auto" is the cached zh-small backbone, else the small preset (see backbones.resolve).
 
     For a preset, `texts` (or a callable returning them) supplies the tokenizer's training
     text. `num_labels` sets the classification head; a head of another size in a loaded
@@ -55,13 +57,16 @@ def load_model(
     import torch
     from transformers import AutoTokenizer
 
+    from nlpfactory.backbones import resolve
+
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
-    kwargs = {"num_labels": num_labels} if head == "classification" and num_labels else {}
+    name = resolve(name)
+    kwargs = {"num_labels": num_labels} if head in ("classification", "token_classification") and num_labels else {}
     if is_preset(name):
         if texts is None:
             raise ValueError(f"preset {name!r} needs training text to learn its vocabulary")
-        tokenizer = _pinned_tokenizer(tokenizer_dir, lambda: learn_tokenizer(
+        tokenizer = pinned_tokenizer(tokenizer_dir, lambda: learn_tokenizer(
             texts() if callable(texts) else texts, vocab_size=vocab_size))
         config = bert_config(name, vocab_size=len(tokenizer), **kwargs)
         torch.manual_seed(seed)
@@ -99,7 +104,7 @@ def load_model(
     return model, tokenizer, origin
 
 
-def _pinned_tokenizer(folder: str | Path | None, learn: Callable):
+def pinned_tokenizer(folder: str | Path | None, learn: Callable):
     from transformers import AutoTokenizer
 
     if folder is None:

@@ -112,6 +112,10 @@ def open_predictor(model_dir: str | Path, device: str = "auto", precision: str =
     from nlpfactory.models.card import read_card
     from nlpfactory.predictor import load_predictor
 
+    if is_export_dir(model_dir) and read_card(model_dir).get("kind") == "onnx_tagger":
+        from nlpfactory.ner.predict import OnnxTaggerPredictor
+
+        return OnnxTaggerPredictor(model_dir, read_card(model_dir), precision=precision, batch_size=batch_size)
     if is_export_dir(model_dir):
         return OnnxPredictor(model_dir, read_card(model_dir), device=device, precision=precision,
                              batch_size=batch_size)

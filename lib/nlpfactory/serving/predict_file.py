@@ -84,7 +84,8 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
     os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it private; the predictions are an ordinary file
     writer = TableWriter(tmp, fmt_path=output)
     bad = BadRows()
-    where, rows, counts = "line", 0, dict.fromkeys(predictor.labels, 0)
+    tagger = hasattr(predictor, "predict_entities")
+    where, rows, counts = "line", 0, {} if tagger else dict.fromkeys(predictor.labels, 0)
     try:
         with tqdm(total=count_rows(source), unit="rows", desc="predict", mininterval=1.0) as bar:
             for chunk in read_chunks(source, cfg.batch_size * CHUNKS_PER_READ, cfg.encoding):
@@ -94,8 +95,8 @@ def predict_file(cfg: PredictConfig, model_dir: str | Path, input_path: str | Pa
                 if not bad.count:  # after the first bad row, only look for more bad rows
                     frame = _predicted(predictor, chunk.frame, texts, texts_b)
                     writer.write(frame)
-                    for label in frame["prediction"]:
-                        counts[label] += 1
+                    for label in _found_labels(frame, tagger):
+                        counts[label] = counts.get(label, 0) + 1
                 rows += len(chunk.frame)
                 bar.update(len(chunk.frame))
         writer.close()
@@ -132,11 +133,26 @@ def check_output_file(output: Path, source: Path) -> None:
 
 
 def _predicted(predictor, frame, texts: list[str], texts_b: list[str] | None):
+    if hasattr(predictor, "predict_entities"):  # a tagger: tags per character and entity spans
+        import json
+
+        found = predictor.predict_entities(texts)
+        return frame.assign(tags=[" ".join(f["tags"]) for f in found],
+                            entities=[json.dumps(f["entities"], ensure_ascii=False) for f in found])
     probs = predictor.predict_proba(texts, texts_b)
     frame = frame.copy()
     frame["prediction"] = [predictor.labels[i] for i in probs.argmax(axis=1)]
     frame["probabilities"] = [[round(float(p), 6) for p in row] for row in probs]
     return frame
+
+
+def _found_labels(frame, tagger: bool) -> list[str]:
+    """What the summary counts: predicted labels, or a tagger's entities by type."""
+    if not tagger:
+        return list(frame["prediction"])
+    import json
+
+    return [e["type"] for row in frame["entities"] for e in json.loads(row)]
 
 
 def _texts(chunk, column: str, source: Path, bad: BadRows, first_chunk: bool) -> list[str]:

@@ -68,6 +68,8 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
 
     labels = predictor.labels
     pair = "text_b" in predictor.card.get("text_columns", [])
+    # A tagger answers tags and entity spans per text (on /v1/predict and the V1 route).
+    tagger = hasattr(predictor, "predict_entities")
     platform = "onnxruntime_onnx" if str(getattr(predictor, "path", "")).endswith(".onnx") else "pytorch"
     gate = Gate(cfg.workers, cfg.queue)
     app = FastAPI(title=f"nlpfactory: {name}", docs_url=None, redoc_url=None)
@@ -88,6 +90,8 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
             parsed = parse(await read_json(request, cfg.max_request_bytes))
             async with gate.running():
                 # ONNX Runtime releases the GIL, so a worker thread keeps the event loop answering.
+                if tagger:
+                    return parsed, await run_in_threadpool(predictor.predict_entities, parsed[0])
                 probs = await run_in_threadpool(predictor.predict_proba, parsed[0], parsed[1])
         return parsed, probs
 
@@ -121,6 +125,9 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
     @app.post("/v2/models/{model}/versions/{version}/infer")
     async def v2_infer(model: str, request: Request, version: str = "1"):
         known(model, version)
+        if tagger:
+            raise BadRequest(400, "V2 infer carries class probabilities; a tagger answers on /v1/predict "
+                                  f"and /v1/models/{name}:predict with tags and entities")
         parsed, probs = await run(request, lambda body: protocols.v2_request(body, pair, cfg.max_batch))
         return protocols.v2_response(name, labels, probs, parsed[2], parsed[3])
 
@@ -140,8 +147,8 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
         if verb != "predict":
             raise BadRequest(404, f"unknown V1 verb in {model_verb!r}; POST /v1/models/{name}:predict")
         known(model)
-        _, probs = await run(request, lambda body: protocols.v1_request(body, pair, cfg.max_batch))
-        return {"predictions": protocols.predictions(labels, probs)}
+        _, answer = await run(request, lambda body: protocols.v1_request(body, pair, cfg.max_batch))
+        return {"predictions": answer if tagger else protocols.predictions(labels, answer)}
 
     @app.get("/v1/model")
     async def model_info():
@@ -150,8 +157,8 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
 
     @app.post("/v1/predict")
     async def predict(request: Request):
-        _, probs = await run(request, lambda body: protocols.simple_request(body, pair, cfg.max_batch))
-        return {"predictions": protocols.predictions(labels, probs)}
+        _, answer = await run(request, lambda body: protocols.simple_request(body, pair, cfg.max_batch))
+        return {"predictions": answer if tagger else protocols.predictions(labels, answer)}
 
     return app
 

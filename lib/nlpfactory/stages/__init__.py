@@ -27,7 +27,7 @@ from nlpfactory.tracking import NO_TRACKING, Tracker
 # name -> module; the component, the command (`nlpfactory <name with dashes>`) and the
 # MLflow task all use this name.
 STAGES: dict[str, str] = {name: f"nlpfactory.stages.{name}" for name in (
-    "prepare_data", "augment_data", "pretrain", "finetune", "soft_label", "meta_teacher",
+    "prepare_data", "augment_data", "pretrain", "backbone", "finetune", "soft_label", "meta_teacher",
     "distill", "fewshot", "evaluate", "compare", "domain_table", "predict", "export",
 )}
 

@@ -20,8 +20,8 @@ RECORDS = {"metrics": Port("Dev-split scores of the best epoch, parameter count 
 class FinetuneConfig(TrainConfig):
     # The default model is a preset trained from scratch, which needs a from-scratch rate: a
     # hub model's 5e-5 leaves it at the majority class. Use 2e-5 to 5e-5 for a pretrained model.
-    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup): 5e-4 suits a preset trained from scratch; use 2e-5 to 5e-5 for a pretrained model.")
-    model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
+    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup): 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); for a pretrained model use about 1e-4 (the cached zh-small backbone) or 2e-5 to 5e-5 (a hub model such as hfl/rbt3).")
+    model: str = option("auto", "Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
     metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
     nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")

@@ -20,19 +20,23 @@ RECORDS = {"metrics": Port("Final MLM loss and accuracy (and before training), s
 class PretrainConfig(TrainConfig):
     learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup); lower it (e.g. 5e-5) to adapt a model that already knows the language.")
     model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
-    corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read).")
+    corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read); zh-pretrain is the cleaned Chinese corpus with every benchmark's dev/test text kept out.")
     splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")
     mask_ratio: float = option(0.15, "Share of the tokens masked in each text, chosen as whole jieba words.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset.")
-    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes).")
-    eval_rows: int = option(200, "Texts held out to measure the final MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
+    vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset (BERT-Chinese layout: specials, characters, then Latin pieces).")
+    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes, or as many as the time budget allows).")
+    time_budget_minutes: float = option(0.0, "Wall-clock budget of the whole stage in minutes: the step count is sized to fit and training stops when it is spent (0: no budget).")
+    eval_rows: int = option(200, "Texts held out to measure the MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
+    eval_every_steps: int = option(0, "Measure held-out MLM accuracy and perplexity every this many steps and log them (0: only before and after).")
 
     def __post_init__(self):
         super().__post_init__()
         if not 0 < self.mask_ratio < 1:
             raise ConfigError(f"mask_ratio is {self.mask_ratio}", option="mask_ratio", fix="use a share between 0 and 1, e.g. 0.15")
-        if self.max_steps < 0 or self.eval_rows < 0:
-            raise ConfigError("max_steps and eval_rows must be 0 or more", option="max_steps/eval_rows", fix="use 0 or a positive number")
+        if min(self.max_steps, self.eval_rows, self.eval_every_steps, self.time_budget_minutes) < 0:
+            raise ConfigError("max_steps, eval_rows, eval_every_steps and time_budget_minutes must be 0 or more",
+                              option="max_steps/eval_rows/eval_every_steps/time_budget_minutes",
+                              fix="use 0 or a positive number")
 
 
 Config = PretrainConfig

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 import torch
 
+# Fields with one value per token (sequence labeling), padded to the batch width with these.
+PER_TOKEN_PADDING = {"tag_ids": -100, "teacher_token_logits": 0.0}
+
 
 def encode(tokenizer, texts: Sequence[str], texts_b: Sequence[str] | None = None,
            max_length: int = 128) -> list[dict]:
@@ -60,7 +63,9 @@ def collate(rows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
         if key in ("input_ids", "token_type_ids"):
             continue
         values = [r[key] for r in rows]
-        if isinstance(values[0], torch.Tensor):
+        if key in PER_TOKEN_PADDING:
+            batch[key] = _pad_per_token(values, width, PER_TOKEN_PADDING[key])
+        elif isinstance(values[0], torch.Tensor):
             batch[key] = torch.stack(values)
         elif isinstance(values[0], (list, tuple)) and values[0] and isinstance(values[0][0], float):
             batch[key] = torch.tensor(values, dtype=torch.float)
@@ -69,3 +74,12 @@ def collate(rows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
         else:
             batch[key] = torch.tensor(values)
     return batch
+
+
+def _pad_per_token(values: Sequence, width: int, fill) -> torch.Tensor:
+    first = torch.as_tensor(values[0])
+    out = torch.full((len(values), width, *first.shape[1:]), fill, dtype=first.dtype)
+    for i, v in enumerate(values):
+        v = torch.as_tensor(v)
+        out[i, :len(v)] = v
+    return out

@@ -67,10 +67,11 @@ def test_attention_mse_excludes_masked_positions():
     assert attention_mse(student, teacher, mask).item() == pytest.approx(4.0)
 
 
-def test_attention_mse_averages_heads_when_head_counts_differ():
+def test_attention_mse_refuses_maps_with_different_head_counts():
     student = torch.zeros(1, 1, 2, 2)
     teacher = torch.stack([torch.full((2, 2), 2.0), torch.full((2, 2), 4.0)])[None]
-    assert attention_mse(student, teacher, torch.ones(1, 2)).item() == pytest.approx(9.0)
+    with pytest.raises(ValueError, match="head for head"):
+        attention_mse(student, teacher, torch.ones(1, 2))
 
 
 def test_a_sample_with_weight_zero_contributes_exactly_zero_gradient():

@@ -9,6 +9,7 @@ from nlpfactory.distill.metakd import (
     DomainBranch,
     MetaStudent,
     WithDomainBranch,
+    corrupted_domains,
     domain_expertise_weight,
     meta_teacher_loss,
     stage1_loss,
@@ -62,10 +63,17 @@ def test_meta_teacher_loss_is_prototype_weighted_per_sample():
     model.zero_grad()
     torch.manual_seed(1)
     meta_teacher_loss(model, _changed_row1(batch)).backward()
-    for name, grad in _grads(model).items():
-        if "domain_classifier" in name:  # the permuted domain labels move with the batch
-            continue
+    for name, grad in _grads(model).items():  # the corrupted domain labels do not depend on the rows
         assert torch.allclose(grad, first[name], atol=1e-7), name
+
+
+def test_corrupted_domain_labels_follow_the_global_mix_not_the_batch():
+    torch.manual_seed(0)
+    drawn = corrupted_domains(30_000, torch.tensor([0.5, 0.3, 0.2]))
+    shares = torch.bincount(drawn, minlength=3).float() / len(drawn)
+    assert torch.allclose(shares, torch.tensor([0.5, 0.3, 0.2]), atol=0.01)
+    # a batch of one domain still gets every domain's label, in the global proportions
+    assert set(corrupted_domains(200, torch.tensor([1.0, 1.0, 1.0])).tolist()) == {0, 1, 2}
 
 
 def test_stage1_a_sample_with_zero_weight_contributes_exactly_zero_gradient():

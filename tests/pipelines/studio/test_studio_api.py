@@ -43,7 +43,7 @@ def test_compile_refuses_a_broken_graph_with_the_reason(client, finetune_graph):
 
 def test_every_shipped_pipeline_opens_as_a_graph(client):
     listed = {t["name"]: t for t in client.get("/api/templates").json()}
-    assert set(listed) == {"distill", "fewshot", "finetune", "landing", "metakd"}
+    assert set(listed) == {"backbone", "distill", "fewshot", "finetune", "landing", "metakd"}
     assert all(t["available"] for t in listed.values())
     graph = client.get("/api/templates/finetune").json()
     assert [n["id"] for n in graph["nodes"]] == ["prepare-data", "finetune", "evaluate", "export"]

@@ -1,0 +1,169 @@
+"""NER on MSRA (the msra-ner corpus; its own test file is the test split): a teacher, a
+`tiny` student trained alone, and the same student distilled from the teacher (token-level
+KD, T = 2, alpha = 0.5), beside a dictionary baseline (every entity string of the training
+split, longest match first, its most frequent type). Reports entity F1 overall and per type,
+parameters, and CPU sentences/s eager (PyTorch) and int8 ONNX (batch 32); prints a table and
+writes bench/results/ner.json. Targets (issue 13): the distilled student keeps >= 95% of
+the teacher's F1 and beats the student alone.
+
+The teacher is the cached `zh-small` backbone when one is found under the cache's models/
+folder (or --teacher names a model), else the `small` preset trained from scratch; the
+output says which. Timing runs on whatever the machine has free, so it is noisy on a shared
+machine; the ratio between rows of one run is the useful part.
+
+    python bench/ner.py --quick      # small honest settings for a 2-core machine
+    python bench/ner.py              # the whole training file, more epochs (hours on CPU)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from common import print_table, write_json
+
+from nlpfactory.data.datahub import cache_dir
+from nlpfactory.data.dataset import load_split, read_info, write_dataset
+from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
+from nlpfactory.distill.config import DistillConfig
+from nlpfactory.distill.run import distill
+from nlpfactory.finetune import FinetuneConfig, finetune
+from nlpfactory.models.card import read_card
+from nlpfactory.ner.metrics import entity_metrics
+from nlpfactory.ner.tags import from_spans, to_spans
+
+TYPES = ["LOC", "ORG", "PER"]
+
+
+def find_teacher(wanted: str) -> tuple[str, str]:
+    """(model, how it was chosen)."""
+    if wanted != "auto":
+        return wanted, "given"
+    for root in {cache_dir() / "models", Path.home() / ".cache" / "nlpfactory" / "models"}:
+        found = sorted(root.glob("zh-small-*/config.json"), key=lambda p: p.stat().st_mtime)
+        if found:
+            return str(found[-1].parent), "cached zh-small backbone"
+    return "small", "small preset from scratch (no zh-small backbone cached)"
+
+
+class Dictionary:
+    """Longest match against the training split's entity strings (ties: the most frequent type)."""
+
+    def __init__(self, texts, tags):
+        seen: dict[str, Counter] = {}
+        for text, t in zip(texts, tags):
+            for a, b, kind in to_spans(list(t)):
+                seen.setdefault(text[a:b], Counter())[kind] += 1
+        self.types = {word: c.most_common(1)[0][0] for word, c in seen.items()}
+        self.longest = max(map(len, self.types), default=0)
+
+    def tag(self, text: str) -> list[str]:
+        spans, i = [], 0
+        while i < len(text):
+            for n in range(min(self.longest, len(text) - i), 0, -1):
+                if text[i:i + n] in self.types:
+                    spans.append((i, i + n, self.types[text[i:i + n]]))
+                    i += n
+                    break
+            else:
+                i += 1
+        return from_spans(spans, len(text))
+
+
+def speed(predict, texts, repeats: int = 1) -> float:
+    predict(texts[:32])  # warm up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        predict(texts)
+    return repeats * len(texts) / (time.perf_counter() - started)
+
+
+def score(name, predicted, gold, parameters=None, eager=None, int8=None, note="") -> dict:
+    m = entity_metrics(gold, predicted, TYPES)
+    row = {"model": name, "entity_f1": round(m["f1"], 4), "precision": round(m["precision"], 4),
+           "recall": round(m["recall"], 4), "token_acc": round(m["token_accuracy"], 4)}
+    row |= {f"f1_{k}": round(m["per_type"][k]["f1"], 4) for k in TYPES}
+    row |= {"parameters": parameters or "", "eager_sent_s": round(eager, 1) if eager else "",
+            "int8_onnx_sent_s": round(int8, 1) if int8 else "", "note": note}
+    return row
+
+
+def data(folder: Path, args) -> Path:
+    full = folder / "msra-full"
+    prepare_dataset(PrepareConfig(data_source="msra-ner", max_rows=args.train_rows + args.dev_rows,
+                                  dev_ratio=args.dev_rows / (args.train_rows + args.dev_rows), test_ratio=0.0,
+                                  seed=args.seed), full)
+    info = read_info(full)
+    test = load_split(full, "test")
+    keep = np.sort(np.random.default_rng(args.seed).permutation(len(test))[:args.test_rows])
+    out = folder / "msra"
+    write_dataset(out, {"train": load_split(full, "train"), "dev": load_split(full, "dev"),
+                        "test": test.iloc[keep].reset_index(drop=True)}, info)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--teacher", default="auto")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", default="")
+    args = parser.parse_args()
+    settings = dict(train_rows=600, dev_rows=100, test_rows=300, epochs=3, max_length=64) if args.quick else \
+        dict(train_rows=45000, dev_rows=2000, test_rows=4989, epochs=5, max_length=128)
+    for k, v in settings.items():
+        setattr(args, k, v)
+    teacher_model, teacher_how = find_teacher(args.teacher)
+    folder = Path(args.work or tempfile.mkdtemp(prefix="bench-ner-"))
+    dataset = data(folder, args)
+    train, test = load_split(dataset, "train"), load_split(dataset, "test")
+    texts, gold = test["text"].tolist(), [list(t) for t in test["tags"]]
+    common = dict(epochs=args.epochs, batch_size=32, max_length=args.max_length, seed=args.seed,
+                  checkpoint_every_steps=0, early_stopping_patience=0)
+    scratch = teacher_model in ("tiny", "small", "base")
+    t0 = time.time()
+    finetune(FinetuneConfig(model=teacher_model, learning_rate=1e-3 if scratch else 1e-4, **common),
+             dataset, folder / "teacher")
+    finetune(FinetuneConfig(model="tiny", learning_rate=2e-3, **common), dataset, folder / "student-alone")
+    distill(DistillConfig(student="tiny", learning_rate=2e-3, temperature=2.0, alpha=0.5, **common),
+            dataset, str(folder / "teacher"), folder / "student-kd")
+    train_seconds = time.time() - t0
+
+    from nlpfactory.predictor import load_predictor
+    from nlpfactory.serving.export import ExportConfig, export
+    from nlpfactory.serving.onnx_predictor import open_predictor
+
+    rows = []
+    dictionary = Dictionary(train["text"], train["tags"])
+    rows.append(score("dictionary (train entities, longest match)", [dictionary.tag(t) for t in texts], gold,
+                      eager=speed(lambda batch: [dictionary.tag(t) for t in batch], texts)))
+    for name, note in (("teacher", teacher_how), ("student-alone", "tiny, true tags only"),
+                       ("student-kd", "tiny, token-level KD from the teacher")):
+        model_dir = folder / name
+        eager = load_predictor(model_dir, device="cpu")
+        predicted = eager.predict_tags(texts)
+        export(ExportConfig(), model_dir, folder / f"{name}-export")
+        int8 = open_predictor(folder / f"{name}-export", device="cpu", precision="int8", batch_size=32)
+        rows.append(score(name, predicted, gold, read_card(model_dir)["parameters"],
+                          speed(eager.predict_tags, texts), speed(int8.predict_tags, texts),
+                          f"{note}; base {read_card(model_dir).get('base_model')}"))
+    by = {r["model"]: r for r in rows}
+    teacher_f1 = by["teacher"]["entity_f1"]
+    summary = {"kd_keeps_of_teacher_f1": round(by["student-kd"]["entity_f1"] / teacher_f1, 4) if teacher_f1 else None,
+               "kd_beats_student_alone": by["student-kd"]["entity_f1"] > by["student-alone"]["entity_f1"],
+               "teacher": teacher_model, "teacher_chosen": teacher_how, "train_seconds": round(train_seconds, 1),
+               "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick},
+               "threads": os.environ.get("OMP_NUM_THREADS", "default")}
+    print_table(rows, ["model", "entity_f1", "precision", "recall", "f1_PER", "f1_LOC", "f1_ORG", "token_acc",
+                       "parameters", "eager_sent_s", "int8_onnx_sent_s"])
+    print({k: v for k, v in summary.items() if k != "settings"}, summary["settings"])
+    print("written:", write_json("ner" + ("-quick" if args.quick else ""), {"rows": rows, "summary": summary}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Chinese backbones pretrained here (`zh-small`, `zh-tiny`), built once and cached.
+
+A backbone is the `pretrain` stage run on the `zh-pretrain` corpus with a recipe below. Its
+folder lives under the cache folder as `models/<name>-<key>`, where the key hashes the
+corpus's content and the full pretraining config: change either and a new backbone is built,
+while benchmarks, recipes and the demo reuse the one that is there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from nlpfactory.config import option, to_dict
+from nlpfactory.errors import InputError
+from nlpfactory.models.card import CARD_FILE, read_card
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    pretrain: dict  # PretrainConfig fields that differ from its defaults
+
+
+# Budgets fit 2 shared CPU cores: zh-small in an hour, zh-tiny (the students' backbone) in
+# 12 minutes. Few steps fit in that time, so batches are small (more updates) and the
+# learning rates high for BERT (small models take them; warmup keeps the start stable).
+RECIPES = {r.name: r for r in (
+    Recipe("zh-small", "teacher backbone: BERT L4/H256 (the small preset), masked-LM on zh-pretrain",
+           dict(model="small", time_budget_minutes=60.0, batch_size=32, learning_rate=7e-4,
+                warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
+                eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])),
+    Recipe("zh-tiny", "student backbone: BERT L2/H128 (the tiny preset), masked-LM on zh-pretrain",
+           dict(model="tiny", time_budget_minutes=12.0, batch_size=32, learning_rate=1e-3,
+                warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
+                eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])),
+)}
+
+
+@dataclasses.dataclass
+class BackboneConfig:
+    name: str = option("zh-small", "Which backbone: zh-small (the teachers' L4/H256 BERT) or zh-tiny (the students' L2/H128 BERT).")
+    time_budget_minutes: float = option(0.0, "Wall-clock budget of the pretraining in minutes (0: the recipe's: 60 for zh-small, 12 for zh-tiny).")
+    max_steps: int = option(0, "Stop after this many steps (0: the time budget decides).")
+    force: bool = option(False, "Pretrain again even when this backbone is cached.")
+
+    def __post_init__(self):
+        recipe(self.name)
+        if self.time_budget_minutes < 0 or self.max_steps < 0:
+            from nlpfactory.errors import ConfigError
+
+            raise ConfigError("time_budget_minutes and max_steps must be 0 or more",
+                              option="time_budget_minutes/max_steps", fix="use 0 or a positive number")
+
+    def overrides(self) -> dict:
+        return {k: v for k, v in (("time_budget_minutes", self.time_budget_minutes),
+                                  ("max_steps", self.max_steps)) if v}
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise InputError(f"unknown backbone {name!r}", column="name", fix=f"use one of: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def pretrain_config(name: str, **overrides):
+    from nlpfactory.pretrain import PretrainConfig
+
+    return PretrainConfig(**(recipe(name).pretrain | overrides))
+
+
+def cache_key(config, corpus_fingerprint: str) -> str:
+    """Hash of the pretraining config and the corpus content."""
+    blob = json.dumps({"config": to_dict(config), "corpus": corpus_fingerprint}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def models_dir() -> Path:
+    """Where backbones are kept: $NLPFACTORY_BACKBONES, else the cache folder's models/."""
+    from nlpfactory.data.datahub import cache_dir
+
+    return Path(os.environ.get("NLPFACTORY_BACKBONES") or cache_dir() / "models")
+
+
+def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = False, **overrides) -> Path:
+    """The cached backbone folder for `name` with this config and corpus, built if missing.
+    `corpus_dir` is a folder written by `build_corpus` (default: the zh-pretrain corpus)."""
+    from nlpfactory.data.pretrain_corpus import corpus_fingerprint, load_corpus, read_corpus_dir
+    from nlpfactory.pretrain import pretrain
+
+    cfg = pretrain_config(name, **overrides)
+    folder, texts, corpus_info = load_corpus() if corpus_dir is None else read_corpus_dir(corpus_dir)
+    key = cache_key(cfg, corpus_fingerprint(folder))
+    target = models_dir() / f"{name}-{key}"
+    if (target / CARD_FILE).is_file() and not force:
+        log.info("backbone %s is cached: %s", name, target)
+        return target
+    building = target.with_name(f".{target.name}.building-{os.getpid()}")
+    try:
+        pretrain(cfg, building, texts=texts)
+        card = read_card(building)
+        card["backbone"] = {"name": name, "key": key, "recipe": recipe(name).description,
+                            "corpus": {"key": corpus_info.get("key"), "fingerprint": corpus_fingerprint(folder),
+                                       "sequences": corpus_info.get("sequences"),
+                                       "characters": corpus_info.get("characters"),
+                                       "sources": sorted(corpus_info.get("sources", {}))}}
+        (building / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(building, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def build_into(cfg: BackboneConfig, output_dir: str | Path) -> dict:
+    """Build (or reuse) the backbone and copy it into `output_dir` (a pipeline's Model
+    artifact); returns its card."""
+    from nlpfactory.atomic import atomic_dir
+
+    folder = build(cfg.name, force=cfg.force, **cfg.overrides())
+    with atomic_dir(output_dir) as tmp:
+        shutil.copytree(folder, tmp, dirs_exist_ok=True)
+    return read_card(output_dir)
+
+
+def cached() -> list[dict]:
+    """Every cached backbone's card, newest first, with its folder under "path"."""
+    root = models_dir()
+    found = []
+    for folder in sorted(root.glob("*-*")) if root.is_dir() else []:
+        if folder.name.startswith(".") or not (folder / CARD_FILE).is_file():
+            continue
+        card = read_card(folder)
+        if "backbone" in card:
+            found.append(card | {"path": str(folder), "built": (folder / CARD_FILE).stat().st_mtime})
+    return sorted(found, key=lambda c: -c["built"])
+
+
+def find(name: str) -> Path | None:
+    """The newest cached backbone called `name`, or None."""
+    for card in cached():
+        if card["backbone"]["name"] == name:
+            return Path(card["path"])
+    return None
+
+
+AUTO = "auto"
+# model="auto" is decided here and nowhere else: a teacher (and a few-shot or augmentation
+# MLM) starts from zh-small, a student from zh-tiny; without a cached backbone, from the
+# preset of the same shape, which starts from random weights.
+ROLES = {"teacher": ("zh-small", "small"), "student": ("zh-tiny", "tiny")}
+
+
+def resolve(name: str, role: str = "teacher") -> str:
+    """`name` itself, or for "auto" the cached backbone of the role (else its preset, with a warning)."""
+    if name != AUTO:
+        return name
+    backbone, preset = ROLES[role]
+    folder = find(backbone)
+    if folder is not None:
+        log.info("model=auto: the %s starts from the cached %s backbone %s", role, backbone, folder)
+        return str(folder)
+    log.warning("model=auto: no %s backbone is cached, so the %s starts from the %s preset with random "
+                "weights (which loses to a TF-IDF baseline); build one with `nlpfactory models build %s`",
+                backbone, role, preset, backbone)
+    return preset

@@ -1,0 +1,95 @@
+"""Token-level knowledge distillation for taggers: the student matches the teacher's tag
+distribution at every labelled token (the first sub-token of each word; padding, [CLS],
+[SEP] and continuation sub-tokens are masked), mixed with cross-entropy on the true tags.
+
+The student reads the teacher's tokens (a preset built with the teacher's vocabulary, or
+the teacher's own layers), so the teacher is run on the same batch and no soft labels need
+storing. Per-domain MetaKD is not offered for tagging: the meta-teacher and its prototype
+scores are sentence-level (see the report of issue #13).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from nlpfactory.config import to_dict
+from nlpfactory.data.dataset import has_split, load_split, read_info
+from nlpfactory.distill.losses import kl_divergence
+from nlpfactory.distill.student import build_student
+from nlpfactory.errors import InputError
+from nlpfactory.models.card import count_parameters, read_card
+from nlpfactory.models.load import load_model
+from nlpfactory.ner.align import IGNORE
+from nlpfactory.ner.train import MODEL_INPUTS, dev_scorer, tag_rows, write_tagger
+from nlpfactory.tracking import NO_TRACKING, Tracker
+from nlpfactory.train.checkpoint import checkpoint_dir_for
+from nlpfactory.train.loop import device_for, fit
+
+log = logging.getLogger(__name__)
+
+
+def token_kd_loss(student_logits, teacher_logits, tag_ids, temperature: float, alpha: float) -> torch.Tensor:
+    """alpha · T²·KL(teacher ‖ student) + (1 - alpha) · CE(true tags), both averaged over the
+    labelled tokens only."""
+    labelled = tag_ids != IGNORE
+    soft = kl_divergence(student_logits[labelled], teacher_logits[labelled], temperature, reduction="mean")
+    hard = F.cross_entropy(student_logits[labelled].float(), tag_ids[labelled])
+    return alpha * soft + (1 - alpha) * hard
+
+
+def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
+                   tracker: Tracker = NO_TRACKING):
+    """The distill stage for a sequence-labeling Dataset (cfg is a DistillConfig; vanilla only)."""
+    from nlpfactory.distill.run import DistillResult, freeze
+
+    if cfg.method != "vanilla":
+        raise InputError(f"method {cfg.method!r} is not available for sequence labeling", column="method",
+                         fix="use method=vanilla (token-level KD)")
+    info = read_info(dataset_dir)
+    tag_names = list(info.labels)
+    train = load_split(dataset_dir, "train")
+    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    teacher_card = read_card(teacher_dir)
+    if teacher_card.get("kind") != "tagger" or list(teacher_card["labels"]) != tag_names:
+        raise InputError(f"the teacher is a {teacher_card.get('kind')} over {teacher_card.get('labels')}, the "
+                         f"Dataset has the tags {tag_names}", file=str(teacher_dir),
+                         fix="use a teacher fine-tuned on this Dataset (finetune with its sequence-labeling Dataset)")
+    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task="distill") as run:
+        teacher, tokenizer, _ = load_model(str(teacher_dir), "token_classification")
+        freeze(teacher).to(device_for())
+        student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True)
+        rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
+        scorer = dev_scorer(tokenizer, dev, tag_names, cfg.max_length) if dev is not None and len(dev) else None
+
+        def loss(model, batch):
+            inputs = {k: batch[k] for k in MODEL_INPUTS}
+            with torch.no_grad():
+                teacher_logits = teacher(**inputs).logits
+            return token_kd_loss(model(**inputs).logits, teacher_logits, batch["tag_ids"], cfg.temperature, cfg.alpha)
+
+        started = time.time()
+        training = fit(student, rows, loss, cfg, evaluate=scorer, on_metrics=run.log_metrics,
+                       checkpoint_dir=checkpoint_dir_for("distill-tagger", to_dict(cfg), dataset_dir, teacher_dir),
+                       pad_id=tokenizer.pad_token_id or 0, desc="token kd")
+        dev_metrics = scorer(student) if scorer else {}
+        result = DistillResult(Path(output_dir), dev_metrics, count_parameters(student),
+                               count_parameters(teacher), {"vanilla": training})
+        write_tagger(student, tokenizer, output_dir, {
+            "base_model": cfg.student_init if cfg.student_init != "random" else cfg.student,
+            "parameters": result.parameters, "labels": tag_names, "max_length": cfg.max_length,
+            "lineage": {"stage": "distill", "teacher": str(teacher_dir),
+                        "teacher_base_model": teacher_card.get("base_model"), "dataset": str(dataset_dir),
+                        "dataset_source": info.source, "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
+            "distillation": {"method": "token-level vanilla", "temperature": cfg.temperature, "alpha": cfg.alpha,
+                             "teacher_parameters": result.teacher_parameters, "best_epoch": training.best_epoch,
+                             "steps": training.steps, "seconds": round(time.time() - started, 1)},
+            "dev_metrics": dev_metrics})
+        run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
+    log.info("distilled a tagger (%d parameters, %.1f%% of the teacher) -> %s; dev %s", result.parameters,
+             100 * result.parameters / result.teacher_parameters, output_dir, dev_metrics)
+    return result

@@ -1,0 +1,134 @@
+"""Token classification: a tagging head on any backbone (preset, folder, hub id), trained on
+a sequence-labeling Dataset and written as a Model folder that AutoModelForTokenClassification
+loads. The `finetune` stage hands sequence-labeling Datasets here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nlpfactory.atomic import atomic_dir
+from nlpfactory.config import to_dict
+from nlpfactory.data.dataset import has_split, load_split, read_info
+from nlpfactory.models.card import count_parameters, write_card
+from nlpfactory.models.load import load_model, save_model
+from nlpfactory.ner import align
+from nlpfactory.ner.metrics import entity_metrics
+from nlpfactory.ner.tags import entity_types
+from nlpfactory.tracking import NO_TRACKING, Tracker
+from nlpfactory.train.batching import collate, sequential_batches
+from nlpfactory.train.checkpoint import checkpoint_dir_for
+from nlpfactory.train.loop import fit
+
+log = logging.getLogger(__name__)
+
+# Words shared by neighbouring windows of a sentence longer than max_length.
+WINDOW_STRIDE = 16
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def tag_rows(tokenizer, texts: Sequence[str], tags: Sequence[Sequence[str]], tag_names: Sequence[str],
+             max_length: int) -> list[dict]:
+    index = {t: i for i, t in enumerate(tag_names)}
+    ids = [[index[t] for t in sentence] for sentence in tags]
+    rows, _ = align.encode(tokenizer, texts, max_length, WINDOW_STRIDE, ids)
+    return rows
+
+
+def tagging_loss(model, batch: dict) -> torch.Tensor:
+    logits = model(**{k: batch[k] for k in MODEL_INPUTS}).logits
+    return F.cross_entropy(logits.flatten(0, 1).float(), batch["tag_ids"].flatten(), ignore_index=align.IGNORE)
+
+
+def torch_runner(model):
+    """A batch of padded rows -> (rows, tokens, tags) logits, with a PyTorch model."""
+    model.eval()
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def run(batch: dict) -> np.ndarray:
+        return model(**{k: batch[k].to(device) for k in MODEL_INPUTS}).logits.float().cpu().numpy()
+
+    return run
+
+
+def char_scores(run, tokenizer, texts: Sequence[str], num_tags: int, max_length: int,
+                batch_size: int = 64) -> list[np.ndarray]:
+    """Per sentence, (characters, tags) logits, long sentences stitched from their windows;
+    `run` is torch_runner(model) or an ONNX session's equivalent."""
+    rows, windows = align.encode(tokenizer, texts, max_length, WINDOW_STRIDE)
+    scores: list[np.ndarray] = []
+    for index in sequential_batches(len(rows), batch_size):
+        scores += list(run(collate([rows[i] for i in index], tokenizer.pad_token_id or 0)))
+    return align.stitch(texts, windows, scores, num_tags)
+
+
+def decode(texts: Sequence[str], scores: Sequence[np.ndarray], tag_names: Sequence[str]) -> list[list[str]]:
+    return [align.word_tags(t, s.argmax(axis=1), tag_names) for t, s in zip(texts, scores, strict=True)]
+
+
+def dev_scorer(tokenizer, frame, tag_names: list[str], max_length: int):
+    texts, gold = frame["text"].tolist(), [list(t) for t in frame["tags"]]
+    types = entity_types(tag_names)
+
+    def evaluate(model) -> dict:
+        predicted = decode(texts, char_scores(torch_runner(model), tokenizer, texts, len(tag_names), max_length),
+                           tag_names)
+        m = entity_metrics(gold, predicted, types)
+        return {"score": m["f1"], "entity_f1": m["f1"], "entity_precision": m["precision"],
+                "entity_recall": m["recall"], "token_accuracy": m["token_accuracy"]}
+
+    return evaluate
+
+
+def finetune_tagger(cfg, dataset_dir: str | Path, output_dir: str | Path, *, tracker: Tracker = NO_TRACKING):
+    """The finetune stage for a sequence-labeling Dataset (cfg is a FinetuneConfig; the best
+    epoch is picked by dev entity F1 whatever `metric` says, since accuracy is meaningless
+    for tags that are mostly O)."""
+    from nlpfactory.finetune import FinetuneResult
+
+    info = read_info(dataset_dir)
+    train = load_split(dataset_dir, "train")
+    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    tag_names = list(info.labels)
+    with tracker.stage_run("finetune", to_dict(cfg)) as run:
+        model, tokenizer, origin = load_model(
+            cfg.model, "token_classification", num_labels=len(tag_names), seed=cfg.seed,
+            texts=lambda: train["text"].tolist(), vocab_size=cfg.vocab_size)
+        model.config.id2label = dict(enumerate(tag_names))
+        model.config.label2id = {name: i for i, name in enumerate(tag_names)}
+        rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
+        evaluate = dev_scorer(tokenizer, dev, tag_names, cfg.max_length) if dev is not None and len(dev) else None
+        started = time.time()
+        result = fit(model, rows, tagging_loss, cfg,
+                     checkpoint_dir=checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir),
+                     evaluate=evaluate, on_metrics=run.log_metrics,
+                     pad_id=tokenizer.pad_token_id or 0, desc="finetune")
+        dev_metrics = evaluate(model) if evaluate else {}
+        parameters = count_parameters(model)
+        write_tagger(model, tokenizer, output_dir, {
+            "base_model": cfg.model, "origin": origin, "parameters": parameters,
+            "labels": tag_names, "max_length": cfg.max_length,
+            "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
+                        "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
+            "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+                         "seconds": round(time.time() - started, 1),
+                         "samples_per_second": round(result.samples_per_second, 1)},
+            "dev_metrics": dev_metrics})
+        run.log_metrics({f"final_dev_{k}": v for k, v in dev_metrics.items()} | {
+            "parameters": parameters, "train_samples_per_second": result.samples_per_second})
+    log.info("fine-tuned tagger %s (%d parameters) -> %s; dev %s", cfg.model, parameters, output_dir, dev_metrics)
+    return FinetuneResult(Path(output_dir), result, dev_metrics, parameters)
+
+
+def write_tagger(model, tokenizer, output_dir: str | Path, card: dict) -> None:
+    with atomic_dir(output_dir) as tmp:
+        save_model(model.cpu(), tokenizer, tmp)
+        write_card(tmp, {"task": "sequence_labeling", "kind": "tagger", "domains": [],
+                         "text_columns": ["text"], "window_stride": WINDOW_STRIDE} | card)
