@@ -27,6 +27,8 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import option, to_dict
 from nlpfactory.errors import InputError
 
+TAGGING = "sequence_labeling"  # NER corpora split as prepare splits them, not by label
+
 NAME = "zh-pretrain"
 CORPUS_FILE, INFO_FILE = "corpus.parquet", "corpus.json"
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])")
@@ -164,11 +166,26 @@ def held_out_texts(cfg: CorpusConfig, names: Iterable[str] | None = None) -> dic
 
     held = {}
     for name in names if names is not None else datahub.CORPORA:
+        if datahub.get(name).task == TAGGING:
+            held[name] = _tagged_held_out(name, cfg)
+            continue
         frame = drop_duplicates(datahub.load(name)[0])
         splits = stratified_split(frame, cfg.dev_ratio, cfg.test_ratio, cfg.seed)
         held[name] = [t for s in ("dev", "test") for c in ("text", "text_b") if c in splits[s]
                       for t in splits[s][c].dropna()]
     return held
+
+
+def _tagged_held_out(name: str, cfg: CorpusConfig) -> list[str]:
+    """A NER corpus's dev and test sentences as `prepare` splits them by default (its own test
+    file, then a random share), so a tagger is never tested on text the backbone read."""
+    from nlpfactory.ner.prepare import tagged_splits
+    from nlpfactory.stages.prepare_data import PrepareConfig
+
+    prepare = PrepareConfig(data_source=name, task=TAGGING, dev_ratio=cfg.dev_ratio,
+                            test_ratio=cfg.test_ratio, seed=cfg.seed)
+    splits, _ = tagged_splits(prepare)
+    return [t for s in ("dev", "test") if s in splits for t in splits[s]["text"]]
 
 
 class LeakFilter:

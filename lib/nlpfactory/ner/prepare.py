@@ -36,6 +36,18 @@ def wants_tagging(cfg) -> bool:
 def prepare_tagged(cfg, output_dir: str | Path, *, inputs=(), overwrite: bool = False) -> DatasetInfo:
     """`inputs` and `overwrite` guard what the output may replace, as for classification."""
     types = list(cfg.labels) or None
+    splits, source = tagged_splits(cfg, types)
+    found = entity_types([t for f in splits.values() for tags in f["tags"] for t in tags])
+    info = DatasetInfo(task=TASK, labels=tag_names(types or sorted(found)), source=source,
+                       schema="text:str:1,tags:str:1", text_columns=["text"])
+    write_dataset(output_dir, {k: v[["text", "tags"]] for k, v in splits.items()}, info,
+                  inputs=inputs, overwrite=overwrite)
+    return info
+
+
+def tagged_splits(cfg, types=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read, dedupe, sample and split as `prepare` does; also tells the pretraining corpus
+    which sentences a default prepare holds out."""
     frame, source = _read(cfg, cfg.data_source, types)
     given = {split: _read(cfg, path, types) for split, path in
              (("dev", cfg.dev_file), ("test", cfg.test_file)) if path}
@@ -63,14 +75,8 @@ def prepare_tagged(cfg, output_dir: str | Path, *, inputs=(), overwrite: bool = 
     for split, (given_frame, given_source) in given.items():
         splits[split] = given_frame.reset_index(drop=True)
         source[f"{split}_file"] = given_source
-    splits = {name: splits[name] for name in SPLITS if name in splits and len(splits[name])}
-    found = entity_types([t for f in splits.values() for tags in f["tags"] for t in tags])
     source["rows_kept"] = kept
-    info = DatasetInfo(task=TASK, labels=tag_names(types or sorted(found)), source=source,
-                       schema="text:str:1,tags:str:1", text_columns=["text"])
-    write_dataset(output_dir, {k: v[["text", "tags"]] for k, v in splits.items()}, info,
-                  inputs=inputs, overwrite=overwrite)
-    return info
+    return {name: splits[name] for name in SPLITS if name in splits and len(splits[name])}, source
 
 
 def _read(cfg, name: str, types) -> tuple[pd.DataFrame, dict]:
