@@ -32,5 +32,9 @@ def closure(name: str, extras: tuple[str, ...] = (), seen: dict | None = None) -
 if __name__ == "__main__":
     pins = closure("nlpfactory", ("dev",))
     pins.pop("nlpfactory")
+    # Build tools belong to the venv, not to us: a pin here (the venv's old setuptools) once
+    # made torch, which needs a newer one, impossible to install.
+    for tool in ("pip", "setuptools", "wheel"):
+        pins.pop(tool, None)
     print(HEADER)
     print("\n".join(f"{name}=={version}" for name, version in sorted(pins.items())))
