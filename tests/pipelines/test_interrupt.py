@@ -7,7 +7,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,10 @@ from nlpfactory.pipelines import local, registry
 
 def test_an_interrupted_run_stops_its_tasks_and_cleans_up(tmp_path, monkeypatch):
     started = {}
-    workspaces_before = set(Path(tempfile.gettempdir()).glob("kfp-workspace-*"))
+    # A private temp folder: other kfp runs on the machine make workspaces in the shared one.
+    private_tmp = tmp_path.parent / f"{tmp_path.name}-tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
 
     def pipeline():
         started["task"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
@@ -30,7 +32,7 @@ def test_an_interrupted_run_stops_its_tasks_and_cleans_up(tmp_path, monkeypatch)
         local.run_local("finetune", {}, tmp_path)
     assert started["task"].poll() is not None  # the task process was ended, not left running
     assert not list(tmp_path.iterdir())  # no empty task folders, no half outputs
-    assert set(Path(tempfile.gettempdir()).glob("kfp-workspace-*")) <= workspaces_before
+    assert not list(private_tmp.glob("kfp-workspace-*"))
 
 
 def test_ctrl_c_exits_130_with_a_message_not_a_traceback(monkeypatch, capsys):
