@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nlpfactory.errors import InputError
+from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_RUN_ID
 
 # Passed through to the containers when set here (credentials of a tracking server / store).
 PASSED_THROUGH = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
@@ -143,7 +144,8 @@ def runner_settings(tracking_uri: str, pipeline_root: Path, writable: list[Path]
     user, groups = container_user()
     environment = {"MLFLOW_TRACKING_URI": tracking_uri, "NLPFACTORY_CACHE": str(cache),
                    "HF_HOME": str(cache / "huggingface"), "HOME": IMAGE_HOME,
-                   **{k: os.environ[k] for k in PASSED_THROUGH if os.environ.get(k)}}
+                   **{k: os.environ[k] for k in (*PASSED_THROUGH, ENV_PIPELINE, ENV_PIPELINE_RUN_ID)
+                      if os.environ.get(k)}}
     return {"network_mode": "host", "user": user, "group_add": groups, "mounts": mounts,
             "environment": environment}
 

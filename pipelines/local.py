@@ -74,6 +74,11 @@ def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Pat
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = Path(output_root).resolve() / f"{name}-{stamp}"
     root.mkdir(parents=True, exist_ok=True)
+    from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_RUN_ID
+
+    # Set before the runner is made: the docker runner copies them into every container.
+    os.environ[ENV_PIPELINE] = name  # shipped pipelines set it per task too; a studio graph does not
+    os.environ[ENV_PIPELINE_RUN_ID] = f"local-{root.name}-{uuid.uuid4().hex[:8]}"
     if runner == "docker":
         from nlpfactory.pipelines.docker_runner import docker_runner, task_image
 
@@ -98,11 +103,9 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     warnings.filterwarnings("ignore", message=".*'display_name'.*have no effect.*", category=UserWarning)
     # The tasks are subprocesses: they inherit the MLflow store and this run's id (never a
     # task parameter, so it stays out of the cache key), and find the parent run opened here.
-    from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_RUN_ID, MlflowTracker, tracking_uri
+    from nlpfactory.tracking import ENV_PIPELINE_RUN_ID, MlflowTracker, tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
-    os.environ[ENV_PIPELINE] = name  # shipped pipelines set it per task too; a studio graph does not
-    os.environ[ENV_PIPELINE_RUN_ID] = f"local-{root.name}-{uuid.uuid4().hex[:8]}"
     given = {n: default for n, (_, default) in parameters(pipeline_fn).items()} | arguments
     MlflowTracker(pipeline=name, pipeline_run_id=os.environ[ENV_PIPELINE_RUN_ID]).open_parent(given)
     # Signal handlers belong to the main thread (the studio may run a pipeline in another).
