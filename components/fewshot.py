@@ -43,6 +43,7 @@ def fewshot(
     early_stopping_patience: int = 0,
     checkpoint_every_steps: int = 200,
     seed: int = 42,
+    precision: str = "auto",
 ):
     from nlpfactory.components.stage import run_component
 

@@ -32,6 +32,7 @@ def pretrain(
     early_stopping_patience: int = 2,
     checkpoint_every_steps: int = 200,
     seed: int = 42,
+    precision: str = "auto",
 ):
     from nlpfactory.components.stage import run_component
 

@@ -7,6 +7,8 @@ import dataclasses
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 
+PRECISIONS = ("auto", "bf16", "fp32")
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -21,6 +23,7 @@ class TrainConfig:
     early_stopping_patience: int = option(2, "Stop after this many epochs without a better dev score (0: never stop early).")
     checkpoint_every_steps: int = option(200, "Save a resumable checkpoint every this many steps.")
     seed: int = option(42, "Random seed: the same seed gives the same model.")
+    precision: str = option("auto", "Arithmetic of the forward and backward passes: bf16 (autocast; weights and optimizer stay fp32), fp32, or auto (bf16 on a GPU or a CPU with native bf16 instructions, else fp32).")
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "grad_accum_steps", "max_length"):
@@ -28,6 +31,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 1 or more")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio is {self.warmup_ratio}", option="warmup_ratio", fix="use a share in [0, 1), e.g. 0.1")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision is {self.precision!r}", option="precision", fix=f"use one of: {', '.join(PRECISIONS)}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate", fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model")
 
