@@ -9,8 +9,9 @@
 #            its CUDA libraries with it; the node needs only the NVIDIA driver).
 #            TORCH_INDEX (an index URL, or "pypi") or TORCH_FIND_LINKS (a URL or folder of
 #            wheel files) say where from instead, for mirrors and air-gapped builds.
-#   deps     install nlpfactory's dependencies as $SRC/pyproject.toml lists them (its own image
-#            layer, so a change of the source alone does not reinstall them)
+#   deps     install nlpfactory's dependencies as $SRC/pyproject.toml lists them, at the
+#            versions $SRC/constraints.txt pins (what CI tested, as CI and the Makefile install
+#            them); its own image layer, so a change of the source alone does not reinstall them
 #   project  install nlpfactory: $PROJECT, a wheel or folder (default $SRC, the folder
 #            above this script)
 #   check    every module of the source tree is installed, and (without --no-deps) each
@@ -96,18 +97,32 @@ fetch_build_ca() {
     export PIP_CERT="$BUILD_CA"
 }
 
+# pip install with the versions CI tested ($SRC/constraints.txt) but torch's pin: the torch
+# step installed the variant and version asked for, and nothing may swap it. A source tree
+# without the file (an sdist) installs unpinned.
+pip_install_pinned() {
+    local pins=() file=""
+    if [[ -f $SRC/constraints.txt ]]; then
+        file=$(mktemp)
+        grep -v '^torch==' "$SRC/constraints.txt" >"$file"
+        pins=(-c "$file")
+    fi
+    run "$PYTHON" -m pip install "${pins[@]}" "$@"
+    if [[ -n $file ]]; then rm -f "$file"; fi
+}
+
 install_deps() {
     local deps=()
     mapfile -t deps < <("$PYTHON" -c 'import sys, tomllib
 print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$SRC/pyproject.toml")
-    run "$PYTHON" -m pip install "${deps[@]}"
+    pip_install_pinned "${deps[@]}"
 }
 
 install_project() {
     if ((no_deps)); then
         run "$PYTHON" -m pip install --no-deps --no-build-isolation --no-index --force-reinstall "$PROJECT"
     else
-        run "$PYTHON" -m pip install "$PROJECT"
+        pip_install_pinned "$PROJECT"
     fi
 }
 

@@ -113,6 +113,27 @@ def test_image_torch_is_the_version_ci_tests_with():
     assert f"torch=={pinned.group(1)}+cpu" in out.split()
 
 
+def test_image_installs_dependencies_at_the_versions_ci_tested_but_keeps_its_torch(tmp_path):
+    # A python that runs everything but pip, and shows pip's arguments and constraints file.
+    python = tmp_path / "python"
+    python.write_text(f"""#!/usr/bin/env bash
+if [[ $1 == -m && $2 == pip ]]; then
+    echo "$@"
+    while (($#)); do if [[ $1 == -c ]]; then cat "$2"; fi; shift; done
+else
+    exec {sys.executable} "$@"
+fi
+""")
+    python.chmod(0o755)
+
+    out = install_sh("deps", "project", PYTHON=str(python), SRC=str(ROOT)).stdout
+
+    pins = {line for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
+    shown = set(out.splitlines())
+    assert out.count("pip install -c ") == 2
+    assert pins - shown == {p for p in pins if p.startswith("torch==")}
+
+
 def test_image_name_is_the_one_components_run_in():
     env = {k: v for k, v in os.environ.items() if k != "NLPFACTORY_IMAGE"}
     image = subprocess.run(
