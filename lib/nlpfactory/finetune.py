@@ -9,12 +9,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
-from nlpfactory.data.dataset import DatasetInfo, has_split, label_ids, load_split, read_info
+from nlpfactory.data.dataset import (
+    DatasetInfo,
+    label_ids,
+    read_info,
+    train_and_dev,
+)
 from nlpfactory.metrics import classification_metrics
 from nlpfactory.models.card import count_parameters, lineage, write_card
 from nlpfactory.models.labels import name_labels
@@ -22,7 +26,7 @@ from nlpfactory.models.load import load_model, save_model
 from nlpfactory.stages.finetune import FinetuneConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train import distributed
-from nlpfactory.train.batching import collate, encode, sequential_batches
+from nlpfactory.train.batching import encode, run_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, fit
 
@@ -46,16 +50,10 @@ def labelled_rows(tokenizer, frame, info: DatasetInfo, max_length: int) -> list[
     return rows
 
 
-@torch.no_grad()
 def predict_rows(model, rows: list[dict], batch_size: int = 64, pad_id: int = 0) -> np.ndarray:
     """Logits for tokenized rows, in order."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for index in sequential_batches(len(rows), batch_size):
-        batch = collate([{k: rows[i][k] for k in ("input_ids", "token_type_ids") if k in rows[i]} for i in index], pad_id)
-        out.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy())
-    return np.concatenate(out)
+    return run_batches(model, rows, lambda m, batch: m(**batch).logits, pad_id, batch_size,
+                       fields=("input_ids", "token_type_ids")).numpy()
 
 
 def dev_scorer(rows: list[dict], labels: list[str], metric: str, pad_id: int = 0):
@@ -83,8 +81,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
         from nlpfactory.ner.train import finetune_tagger
 
         return finetune_tagger(cfg, dataset_dir, output_dir, tracker=tracker)
-    train = load_split(dataset_dir, "train")
-    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    train, dev = train_and_dev(dataset_dir)
 
     checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
     with tracker.stage_run("finetune", to_dict(cfg)) as run:

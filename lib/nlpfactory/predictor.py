@@ -7,7 +7,7 @@ prompt-tuned few-shot model alike.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,18 +62,29 @@ class ClassifierPredictor(Predictor):
         self._torch = torch
 
     def logits(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> np.ndarray:
-        out = []
-        for start in range(0, len(texts), self.batch_size):
-            a = list(texts[start:start + self.batch_size])
-            b = list(texts_b[start:start + self.batch_size]) if texts_b is not None else None
-            enc = self.tokenizer(a, b, truncation=True, max_length=self.max_length,
-                                 padding=True, return_tensors="pt").to(self.device)
-            with self._torch.inference_mode():
-                out.append(self.model(**enc).logits.float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
+        return batched_logits(self._batch_logits, texts, texts_b, self.batch_size, len(self.labels))
+
+    def _batch_logits(self, texts: list[str], texts_b: list[str] | None) -> np.ndarray:
+        enc = self.tokenizer(
+            texts, texts_b, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+        ).to(self.device)
+        with self._torch.inference_mode():
+            return self.model(**enc).logits.float().cpu().numpy()
 
     def predict_proba(self, texts, texts_b=None) -> np.ndarray:
         return softmax(self.logits(texts, texts_b))
+
+
+def batched_logits(
+    logits_of: Callable, texts: Sequence[str], texts_b: Sequence[str] | None, batch_size: int, num_labels: int
+) -> np.ndarray:
+    """logits_of(texts, texts_b) a slice of batch_size rows at a time, so memory stays bounded
+    however many rows come; every classifier predictor's logits go through here."""
+    out = []
+    for start in range(0, len(texts), batch_size):
+        b = list(texts_b[start : start + batch_size]) if texts_b is not None else None
+        out.append(logits_of(list(texts[start : start + batch_size]), b))
+    return np.concatenate(out) if out else np.zeros((0, num_labels), dtype=np.float32)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -87,7 +98,8 @@ def load_predictor(model_dir: str | Path, device: str = "auto") -> Predictor:
     card = read_card(model_dir)
     kind = card.get("kind", "classifier")
     if kind not in PREDICTORS:
-        raise ValueError(f"{model_dir}: model kind {kind!r} cannot predict labels; "
-                         f"known kinds: {', '.join(sorted(PREDICTORS))}")
+        raise ValueError(
+            f"{model_dir}: model kind {kind!r} cannot predict labels; known kinds: {', '.join(sorted(PREDICTORS))}"
+        )
     module, cls = PREDICTORS[kind].split(":")
     return getattr(importlib.import_module(module), cls)(model_dir, card, device=device)

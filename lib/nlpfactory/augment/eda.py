@@ -52,37 +52,21 @@ def _insert(units: list[str], ratio: float, rng: random.Random) -> list[str]:
     return units
 
 
-def word_swap(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_swap(words(text), ratio, rng))
+def _on(units: Callable[[str], list[str]], edit: Callable) -> Callable[[str, float, random.Random], str]:
+    """An operation on text: `edit` applied to the units (words or characters) it is cut into."""
+
+    def operation(text: str, ratio: float, rng: random.Random) -> str:
+        return "".join(edit(units(text), ratio, rng))
+
+    return operation
 
 
-def word_delete(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_delete(words(text), ratio, rng))
-
-
-def word_insert(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_insert(words(text), ratio, rng))
-
-
-def char_swap(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_swap(list(text), ratio, rng))
-
-
-def char_delete(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_delete(list(text), ratio, rng))
-
-
-def char_insert(text: str, ratio: float, rng: random.Random) -> str:
-    return "".join(_insert(list(text), ratio, rng))
-
-
+# word_swap, word_delete, word_insert, char_swap, char_delete, char_insert (this order: a seed
+# draws the same operations as before).
 OPERATIONS: dict[str, Callable[[str, float, random.Random], str]] = {
-    "word_swap": word_swap,
-    "word_delete": word_delete,
-    "word_insert": word_insert,
-    "char_swap": char_swap,
-    "char_delete": char_delete,
-    "char_insert": char_insert,
+    f"{unit}_{name}": _on(units, edit)
+    for unit, units in (("word", words), ("char", list))
+    for name, edit in (("swap", _swap), ("delete", _delete), ("insert", _insert))
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from nlpfactory.atomic import atomic_dir
-from nlpfactory.errors import InputError
+from nlpfactory.errors import InputError, read_marker_json
 
 SPLITS = ("train", "dev", "test")
 TASKS = ("classification", "pair_classification", "sequence_labeling")
@@ -41,18 +41,20 @@ class DatasetInfo:
 
 def read_info(dataset_dir: str | Path) -> DatasetInfo:
     path = Path(dataset_dir) / INFO_FILE
-    if not path.is_file():
-        raise InputError(
-            "not a Dataset folder (dataset.json is missing)", file=str(dataset_dir),
-            fix="point at a folder written by `nlpfactory data prepare` or the prepare_data component",
-        )
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw = read_marker_json(
+        dataset_dir,
+        INFO_FILE,
+        "a Dataset folder",
+        "point at a folder written by `nlpfactory data prepare` or the prepare_data component",
+    )
     known = {f.name for f in dataclasses.fields(DatasetInfo)}
     info = DatasetInfo(**{k: v for k, v in raw.items() if k in known})
     if len(info.labels) < 2:  # one class would train a regression head that scores 1.0
-        raise InputError(f"the Dataset has {len(info.labels)} label(s) ({', '.join(info.labels)}); "
-                         "a classifier needs at least two", file=str(path),
-                         fix="prepare the data again with rows of at least two classes")
+        raise InputError(
+            f"the Dataset has {len(info.labels)} label(s) ({', '.join(info.labels)}); a classifier needs at least two",
+            file=str(path),
+            fix="prepare the data again with rows of at least two classes",
+        )
     return info
 
 
@@ -62,7 +64,8 @@ def load_split(dataset_dir: str | Path, split: str) -> pd.DataFrame:
         have = [s for s in SPLITS if (Path(dataset_dir) / f"{s}.parquet").is_file()]
         raise InputError(
             f"the Dataset has no {split!r} split (it has: {', '.join(have) or 'none'})",
-            file=str(dataset_dir), fix=f"prepare the data with a {split} split, or choose one of {have}",
+            file=str(dataset_dir),
+            fix=f"prepare the data with a {split} split, or choose one of {have}",
         )
     return pd.read_parquet(path)
 
@@ -71,13 +74,21 @@ def has_split(dataset_dir: str | Path, split: str) -> bool:
     return (Path(dataset_dir) / f"{split}.parquet").is_file()
 
 
+def train_and_dev(dataset_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """What every training stage reads: the train split, and the dev split (None when the
+    Dataset has none: training then keeps the last epoch)."""
+    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    return load_split(dataset_dir, "train"), dev
+
+
 def label_ids(frame: pd.DataFrame, info: DatasetInfo) -> list[int]:
     index = {name: i for i, name in enumerate(info.labels)}
     return [index[str(v)] for v in frame["label"]]
 
 
-def write_dataset(output_dir: str | Path, splits: dict[str, pd.DataFrame], info: DatasetInfo, *,
-                  inputs=(), overwrite: bool = False) -> Path:
+def write_dataset(
+    output_dir: str | Path, splits: dict[str, pd.DataFrame], info: DatasetInfo, *, inputs=(), overwrite: bool = False
+) -> Path:
     """Write the splits and dataset.json atomically; row counts are filled in here.
     `inputs` and `overwrite` guard what the output may replace (see atomic.check_output_dir)."""
     with atomic_dir(output_dir, inputs=inputs, overwrite=overwrite) as tmp:

@@ -21,7 +21,7 @@ import torch
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
-from nlpfactory.data.dataset import has_split, label_ids, load_split, read_info
+from nlpfactory.data.dataset import label_ids, read_info, train_and_dev
 from nlpfactory.distill.config import MetaTeacherConfig
 from nlpfactory.distill.metakd import DomainBranch, WithDomainBranch, meta_teacher_loss
 from nlpfactory.distill.prototypes import mean_token_states, prototype_scores
@@ -55,8 +55,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
                        tracker: Tracker = NO_TRACKING) -> MetaTeacherResult:
     """Train the meta-teacher on every domain of the Dataset and write its Model folder."""
     info = read_info(dataset_dir)
-    train = load_split(dataset_dir, "train")
-    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    train, dev = train_and_dev(dataset_dir)
     where = str(Path(dataset_dir) / "train.parquet")
     domains = list(info.domains) or (sorted(train["domain"].unique()) if "domain" in train else [])
     if len(domains) < 2:

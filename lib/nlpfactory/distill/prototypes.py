@@ -14,34 +14,37 @@ import numpy as np
 import torch
 
 from nlpfactory.distill.features import encoder_inputs
-from nlpfactory.train.batching import collate, sequential_batches
+from nlpfactory.train.batching import run_batches
 
 
-@torch.no_grad()
-def mean_token_states(model, rows: list[dict], *, pad_id: int = 0, batch_size: int = 64,
-                      include_padding: bool = False, max_length: int = 128) -> np.ndarray:
+def mean_token_states(
+    model,
+    rows: list[dict],
+    *,
+    pad_id: int = 0,
+    batch_size: int = 64,
+    include_padding: bool = False,
+    max_length: int = 128,
+) -> np.ndarray:
     """h(x) for each row: the mean of the last layer's token states, [CLS] and padding left
     out (or, with include_padding, the mean over all max_length positions)."""
     encoder = model.base_model
     was_training = encoder.training
-    encoder.eval()
-    device = next(encoder.parameters()).device
-    out = []
-    for index in sequential_batches(len(rows), batch_size):
-        batch = collate([{k: rows[i][k] for k in ("input_ids", "token_type_ids") if k in rows[i]}
-                         for i in index], pad_id)
+
+    def mean_states(encoder, batch: dict) -> torch.Tensor:
         if include_padding:
             batch = _pad_to(batch, max_length, pad_id)
-        states = encoder(**{k: v.to(device) for k, v in encoder_inputs(batch).items()}).last_hidden_state.float()
+        states = encoder(**encoder_inputs(batch)).last_hidden_state.float()
         if include_padding:
-            out.append(states.mean(1).cpu().numpy())
-            continue
-        keep = batch["attention_mask"].to(device).clone()
+            return states.mean(1)
+        keep = batch["attention_mask"].clone()
         keep[:, 0] = 0  # [CLS]
         keep = keep.unsqueeze(-1).to(states.dtype)
-        out.append(((states * keep).sum(1) / keep.sum(1).clamp(min=1)).cpu().numpy())
+        return (states * keep).sum(1) / keep.sum(1).clamp(min=1)
+
+    out = run_batches(encoder, rows, mean_states, pad_id, batch_size, fields=("input_ids", "token_type_ids"))
     encoder.train(was_training)
-    return np.concatenate(out).astype(np.float64)
+    return out.numpy().astype(np.float64)
 
 
 def _pad_to(batch: dict, width: int, pad_id: int) -> dict:
@@ -69,8 +72,10 @@ def prototype_scores(features: np.ndarray, domains, labels, variant: str = "clas
         labels = np.zeros_like(labels)  # one group per domain: the domain prototype
     elif variant != "class":
         raise ValueError(f"prototype must be 'class' or 'domain', got {variant!r}")
-    prototypes = {(k, m): features[(domains == k) & (labels == m)].mean(0)
-                  for k, m in sorted(set(zip(domains.tolist(), labels.tolist())))}
+    prototypes = {
+        (k, m): features[(domains == k) & (labels == m)].mean(0)
+        for k, m in sorted(set(zip(domains.tolist(), labels.tolist())))
+    }
     scores = np.zeros(len(features))
     for i, (h, k, m) in enumerate(zip(features, domains.tolist(), labels.tolist())):
         others = [c for (k2, m2), c in prototypes.items() if m2 == m and k2 != k]

@@ -16,7 +16,7 @@ from torch import nn
 
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
-from nlpfactory.data.dataset import DatasetInfo, has_split, load_split, read_info
+from nlpfactory.data.dataset import DatasetInfo, read_info, train_and_dev
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.distill.features import attention_matched, layer_map
 from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_scores
@@ -81,9 +81,9 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
 
         return distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
     where = str(Path(dataset_dir) / "train.parquet")
-    train = domain_rows(load_split(dataset_dir, "train"), cfg.domain, dataset_dir, "train")
-    dev = domain_rows(load_split(dataset_dir, "dev"), cfg.domain, dataset_dir, "dev") \
-        if has_split(dataset_dir, "dev") else None
+    train, dev = train_and_dev(dataset_dir)
+    train = domain_rows(train, cfg.domain, dataset_dir, "train")
+    dev = domain_rows(dev, cfg.domain, dataset_dir, "dev") if dev is not None else None
     task = f"distill {cfg.domain}".strip()
     with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task=task) as run:
         teacher, tokenizer, teacher_card = load_teacher(teacher_dir, cfg.method, info, lambda: train["text"].tolist())

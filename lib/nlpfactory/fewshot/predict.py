@@ -9,7 +9,7 @@ label scores; CP-Tuning softmax(scale * cosine similarity to each class).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +20,10 @@ from nlpfactory.fewshot.model import PromptedMLM, PromptEmbeddings
 from nlpfactory.fewshot.pattern import PromptLayout, build_rows
 from nlpfactory.fewshot.pet import cloze_scores, word_token_ids
 from nlpfactory.predictor import Predictor, softmax
-from nlpfactory.train.batching import collate, sequential_batches
+from nlpfactory.train.batching import run_batches
 
 PROMPT_FILE = "prompt.safetensors"
 PROTOTYPES_FILE = "prototypes.safetensors"
-
-
-@torch.no_grad()
-def run_batches(model: torch.nn.Module, rows: list[dict], fn: Callable, pad_id: int = 0,
-                batch_size: int = 64) -> torch.Tensor:
-    """fn(model, batch) over `rows` in order, in eval mode, concatenated on the CPU."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for index in sequential_batches(len(rows), batch_size):
-        batch = collate([{k: v for k, v in rows[i].items() if k != "labels"} for i in index], pad_id)
-        out.append(fn(model, {k: v.to(device) for k, v in batch.items()}).float().cpu())
-    return torch.cat(out)
 
 
 def layout_of(card: dict) -> PromptLayout:
@@ -86,8 +73,13 @@ class ClozePredictor(PromptPredictor):
         self.strategy = card.get("pet_mask_strategy", "mean")
 
     def scores(self, rows):
-        return run_batches(self.model, rows, lambda m, b: cloze_scores(m, b, self.words, self.strategy),
-                           self.tokenizer.pad_token_id, self.batch_size)
+        return run_batches(
+            self.model,
+            rows,
+            lambda m, b: cloze_scores(m, b, self.words, self.strategy),
+            self.tokenizer.pad_token_id,
+            self.batch_size,
+        )
 
 
 class CPTuningPredictor(PromptPredictor):

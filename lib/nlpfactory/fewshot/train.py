@@ -29,12 +29,13 @@ from nlpfactory.fewshot.pattern import (
     ptuning_pattern,
 )
 from nlpfactory.fewshot.pet import cloze_loss, cloze_scores, label_words, word_token_ids
-from nlpfactory.fewshot.predict import PROMPT_FILE, PROTOTYPES_FILE, run_batches
+from nlpfactory.fewshot.predict import PROMPT_FILE, PROTOTYPES_FILE
 from nlpfactory.fewshot.ptuning import PromptEncoder
 from nlpfactory.fewshot.sampler import balanced_batches, sample_k_shot
 from nlpfactory.models.card import count_parameters, lineage, write_card
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
+from nlpfactory.train.batching import run_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.config import decay_groups
 from nlpfactory.train.loop import FitResult, fit

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nlpfactory.errors import InputError
+from nlpfactory.errors import read_marker_json
 
 CARD_FILE = "nlpfactory.json"
 
@@ -20,13 +20,9 @@ def write_card(model_dir: str | Path, card: dict) -> None:
 
 
 def read_card(model_dir: str | Path) -> dict:
-    path = Path(model_dir) / CARD_FILE
-    if not path.is_file():
-        raise InputError(
-            "not an nlpfactory Model folder (nlpfactory.json is missing)", file=str(model_dir),
-            fix="point at a folder written by finetune, distill or fewshot",
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_marker_json(
+        model_dir, CARD_FILE, "an nlpfactory Model folder", "point at a folder written by finetune, distill or fewshot"
+    )
 
 
 def lineage(stage: str, run, dataset_dir=None, info=None, **more) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,29 +244,40 @@ def _quantize(fp32: Path, int8: Path) -> None:
 
 
 def _check_int8_accuracy(export_dir: Path, card: dict, dataset_dir, max_drop: float) -> dict[str, float]:
-    from nlpfactory.data.dataset import has_split, load_split, read_info
+    from nlpfactory.data.dataset import read_info
     from nlpfactory.serving.onnx_predictor import OnnxPredictor
+
+    def accuracy(frame, precision: str) -> float:
+        texts = frame["text"].astype(str).tolist()
+        texts_b = frame["text_b"].astype(str).tolist() if "text_b" in frame and read_info(dataset_dir).is_pair else None
+        predicted = OnnxPredictor(export_dir, card, precision=precision).predict(texts, texts_b)
+        return float((np.asarray(predicted) == frame["label"].astype(str).to_numpy()).mean() * 100)
+
+    return check_int8_keeps("accuracy", accuracy, dataset_dir, max_drop, rows="rows", unit="%")
+
+
+def check_int8_keeps(score_name: str, score: Callable, dataset_dir, max_drop: float, *, rows: str,
+                     unit: str = "") -> dict[str, float]:
+    """int8 must keep the fp32 `score(frame, precision)` (in points) on the Dataset's dev
+    (else test) split within `max_drop`; the numbers go into the export's metrics."""
+    from nlpfactory.data.dataset import has_split, load_split
 
     split = next((s for s in ("dev", "test") if has_split(dataset_dir, s)), None)
     if split is None:
-        warnings.warn(f"{dataset_dir}: no dev or test split, so int8 accuracy is not checked", stacklevel=2)
+        warnings.warn(f"{dataset_dir}: no dev or test split, so int8 {score_name.replace('_', ' ')} is not checked",
+                      stacklevel=3)
         return {}
-    info, frame = read_info(dataset_dir), load_split(dataset_dir, split)
-    texts = frame["text"].astype(str).tolist()
-    texts_b = frame["text_b"].astype(str).tolist() if "text_b" in frame and info.is_pair else None
-    gold = frame["label"].astype(str).to_numpy()
-    accuracy = {}
-    for precision in ("fp32", "int8"):
-        predictor = OnnxPredictor(export_dir, card, precision=precision)
-        accuracy[precision] = float((np.asarray(predictor.predict(texts, texts_b)) == gold).mean() * 100)
-    drop = accuracy["fp32"] - accuracy["int8"]
+    frame = load_split(dataset_dir, split)
+    got = {precision: score(frame, precision) for precision in ("fp32", "int8")}
+    drop = got["fp32"] - got["int8"]
     if drop > max_drop:
         raise ExportCheckError(
-            f"int8 accuracy on the {split} split ({len(frame)} rows) is {accuracy['int8']:.2f}% against "
-            f"{accuracy['fp32']:.2f}% for fp32: a drop of {drop:.2f} points (allowed: {max_drop:g}).\n"
+            f"int8 {score_name.replace('_', ' ')} on the {split} split ({len(frame)} {rows}) is "
+            f"{got['int8']:.2f}{unit} against {got['fp32']:.2f}{unit} for fp32: a drop of {drop:.2f} points "
+            f"(allowed: {max_drop:g}).\n"
             "  fix: serve model.onnx (fp32) by exporting with --quantize false, or raise --max-int8-accuracy-drop")
-    return {f"{split}_accuracy_fp32": accuracy["fp32"], f"{split}_accuracy_int8": accuracy["int8"],
-            "int8_accuracy_drop": drop}
+    return {f"{split}_{score_name}_fp32": got["fp32"], f"{split}_{score_name}_int8": got["int8"],
+            f"int8_{score_name}_drop": drop}
 
 
 def _write_huggingface(model, tokenizer, card: dict, folder: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpfactory.errors import InputError
-from nlpfactory.predictor import Predictor, softmax
+from nlpfactory.predictor import Predictor, batched_logits, softmax
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
@@ -95,12 +95,9 @@ class OnnxPredictor(Predictor):
         return {name: np.asarray(fields[name], dtype=np.int64) for name in self.input_names}
 
     def logits(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> np.ndarray:
-        out = []
-        for start in range(0, len(texts), self.batch_size):
-            a = list(texts[start:start + self.batch_size])
-            b = list(texts_b[start:start + self.batch_size]) if texts_b is not None else None
-            out.append(self.session.run(["logits"], self.encode(a, b))[0].astype(np.float32))
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
+        return batched_logits(
+            lambda a, b: self.session.run(["logits"], self.encode(a, b))[0].astype(np.float32),
+            texts, texts_b, self.batch_size, len(self.labels))
 
     def predict_proba(self, texts, texts_b=None) -> np.ndarray:
         return softmax(self.logits(texts, texts_b))

@@ -8,7 +8,7 @@ over a plain padded Trainer comes from; bench/train_throughput.py measures it.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -43,6 +43,22 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int,
 
 def sequential_batches(n: int, batch_size: int) -> list[list[int]]:
     return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
+
+
+@torch.no_grad()
+def run_batches(model: torch.nn.Module, rows: Sequence[dict], fn: Callable, pad_id: int = 0,
+                batch_size: int = 64, fields: Sequence[str] | None = None) -> torch.Tensor:
+    """fn(model, batch) over `rows` in order, in eval mode, concatenated on the CPU: every
+    inference over tokenized rows goes through here. `fields`: the row fields the batch
+    carries (default: all but the labels)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for index in sequential_batches(len(rows), batch_size):
+        batch = collate([{k: v for k, v in rows[i].items() if (k in fields if fields else k != "labels")}
+                         for i in index], pad_id)
+        out.append(fn(model, {k: v.to(device) for k, v in batch.items()}).float().cpu())
+    return torch.cat(out)
 
 
 def collate(rows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from nlpfactory.augment.eda import OPERATIONS, char_delete, eda, word_delete, word_insert, word_swap
+from nlpfactory.augment.eda import OPERATIONS, eda
 from nlpfactory.augment.words import words
 
 # jieba splits this into eight two-character words with no character shared between them.
@@ -19,7 +19,7 @@ def test_the_sample_text_segments_into_distinct_two_character_words():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_word_delete_removes_whole_words(seed):
-    out = word_delete(TEXT, 0.4, random.Random(seed))
+    out = OPERATIONS["word_delete"](TEXT, 0.4, random.Random(seed))
     kept = [w for w in WORDS if w in out]
     assert "".join(kept) == out  # what is left is whole words, in their order
     assert 0 < len(kept) < len(WORDS)
@@ -27,7 +27,7 @@ def test_word_delete_removes_whole_words(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_word_swap_moves_whole_words(seed):
-    out = word_swap(TEXT, 0.25, random.Random(seed))
+    out = OPERATIONS["word_swap"](TEXT, 0.25, random.Random(seed))
     assert out != TEXT
     assert sorted(out) == sorted(TEXT)
     assert all(w in out for w in WORDS)  # no word was split by the move
@@ -35,7 +35,7 @@ def test_word_swap_moves_whole_words(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_word_insert_copies_whole_words_of_the_same_row(seed):
-    out = word_insert(TEXT, 0.25, random.Random(seed))
+    out = OPERATIONS["word_insert"](TEXT, 0.25, random.Random(seed))
     extra = Counter(out) - Counter(TEXT)
     assert extra, "something must be inserted"
     for w in WORDS:  # both characters of a word were inserted together, or neither
@@ -45,9 +45,9 @@ def test_word_insert_copies_whole_words_of_the_same_row(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_character_delete_keeps_punctuation_and_something(seed):
-    out = char_delete("好，", 1.0, random.Random(seed))
+    out = OPERATIONS["char_delete"]("好，", 1.0, random.Random(seed))
     assert out == "好，"  # one content character: nothing may be deleted
-    out = char_delete("很好，不错。", 0.5, random.Random(seed))
+    out = OPERATIONS["char_delete"]("很好，不错。", 0.5, random.Random(seed))
     assert "，" in out and "。" in out and len(out) == 4
 
 
