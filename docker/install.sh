@@ -9,9 +9,10 @@
 #            its CUDA libraries with it; the node needs only the NVIDIA driver).
 #            TORCH_INDEX (an index URL, or "pypi") or TORCH_FIND_LINKS (a URL or folder of
 #            wheel files) say where from instead, for mirrors and air-gapped builds.
-#   deps     install nlpfactory's dependencies as $SRC/pyproject.toml lists them, at the
-#            versions $SRC/constraints.txt pins (what CI tested, as CI and the Makefile install
-#            them); its own image layer, so a change of the source alone does not reinstall them
+#   deps     install nlpfactory's dependencies, its `full` extra included, as
+#            $SRC/pyproject.toml lists them, at the versions $SRC/constraints.txt pins (what
+#            CI tested, as CI and the Makefile install them); its own image layer, so a
+#            change of the source alone does not reinstall them
 #   project  install nlpfactory: $PROJECT, a wheel or folder (default $SRC, the folder
 #            above this script)
 #   check    every module of the source tree is installed, and (without --no-deps) each
@@ -113,8 +114,16 @@ pip_install_pinned() {
 
 install_deps() {
     local deps=()
+    # The plain dependencies and the `full` extra's, which names other extras as nlpfactory[...].
     mapfile -t deps < <("$PYTHON" -c 'import sys, tomllib
-print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$SRC/pyproject.toml")
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+def expand(reqs):
+    for r in reqs:
+        if r.startswith("nlpfactory["):
+            yield from expand(project["optional-dependencies"][r[len("nlpfactory["):-1]])
+        else:
+            yield r
+print("\n".join(expand([*project["dependencies"], "nlpfactory[full]"])))' "$SRC/pyproject.toml")
     pip_install_pinned "${deps[@]}"
 }
 
@@ -122,7 +131,7 @@ install_project() {
     if ((no_deps)); then
         run "$PYTHON" -m pip install --no-deps --no-build-isolation --no-index --force-reinstall "$PROJECT"
     else
-        pip_install_pinned "$PROJECT"
+        pip_install_pinned "$PROJECT[full]"
     fi
 }
 

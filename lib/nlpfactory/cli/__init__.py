@@ -62,6 +62,13 @@ def main(argv: list[str] | None = None, extra_modules: list[str] = ()) -> int:
     except NlpFactoryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as err:
+        if not err.name or err.name.partition(".")[0] == "nlpfactory":
+            raise
+        # A serving-only install (nlpfactory[serving]) has no torch, pandas, kfp, ...
+        print(f"error: `nlpfactory {args.command}` needs the package {err.name.partition('.')[0]!r}, "
+              "which this install does not have\n  fix: pip install 'nlpfactory[full]'", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as err:  # Ctrl-C or kill: the clean-ups ran on the way here
         print(f"\ninterrupted{': ' + str(err) if str(err) else ''}", file=sys.stderr)
         return 143 if isinstance(err, Terminated) else 130
