@@ -89,15 +89,21 @@ def palette(specs_dir: Path | None = None) -> dict[str, Component]:
 
 @functools.lru_cache(maxsize=1)
 def shipped_specs() -> Path:
-    """The checked-in component_specs/, or (in an installed package, which does not carry
-    them) the same specs compiled from the components once into a temporary folder."""
-    if any(SPECS_DIR.glob("*.yaml")):
-        return SPECS_DIR
-    from nlpfactory.pipelines.compile import compile_specs
+    """The checked-in component_specs/, or the same specs compiled from the components."""
+    return checked_in_or_compiled(SPECS_DIR, "compile_specs")
 
-    folder = Path(tempfile.mkdtemp(prefix="nlpfactory-specs-"))
-    compile_specs(folder)
-    return folder
+
+def checked_in_or_compiled(folder: Path, compile_function: str) -> Path:
+    """`folder` when it holds the checked-in YAML; else (an installed package does not carry
+    it) the YAML that `nlpfactory.pipelines.compile.<compile_function>` writes, compiled into
+    a temporary folder. Callers cache the answer: the shipped YAML does not change meanwhile."""
+    if any(folder.glob("*.yaml")):
+        return folder
+    from nlpfactory.pipelines import compile as compiler
+
+    compiled = Path(tempfile.mkdtemp(prefix=f"nlpfactory-{folder.name}-"))
+    getattr(compiler, compile_function)(compiled)
+    return compiled
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import yaml
 
 from nlpfactory.errors import InputError
 from nlpfactory.pipelines.studio.graph import Edge, Graph, Node
-from nlpfactory.pipelines.studio.palette import spec_name
+from nlpfactory.pipelines.studio.palette import checked_in_or_compiled, spec_name
 
 COMPILED_DIR = Path(__file__).resolve().parents[1] / "compiled"
 COLUMN_WIDTH, ROW_HEIGHT = 340, 150
@@ -26,15 +25,8 @@ def names() -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def compiled_dir() -> Path:
-    """pipelines/compiled/, or (an installed package does not carry it) the shipped pipelines
-    compiled once into a temporary folder."""
-    if any(COMPILED_DIR.glob("*.yaml")):
-        return COMPILED_DIR
-    from nlpfactory.pipelines.compile import compile_pipelines
-
-    folder = Path(tempfile.mkdtemp(prefix="nlpfactory-pipelines-"))
-    compile_pipelines(folder)
-    return folder
+    """pipelines/compiled/, or the shipped pipelines compiled."""
+    return checked_in_or_compiled(COMPILED_DIR, "compile_pipelines")
 
 
 @functools.lru_cache(maxsize=1)

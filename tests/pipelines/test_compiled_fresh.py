@@ -32,3 +32,12 @@ def test_every_pipeline_parameter_has_a_form_description(name):
     spec = registry.get(name).pipeline_spec
     for param, definition in spec.root.input_definitions.parameters.items():
         assert definition.description, f"{name}: parameter {param!r} has no description"
+
+
+@pytest.mark.parametrize("function, checked_in", [("compile_specs", SPECS_DIR), ("compile_pipelines", COMPILED_DIR)])
+def test_an_install_without_the_checked_in_yaml_compiles_the_same_files(tmp_path, function, checked_in):
+    from nlpfactory.pipelines.studio.palette import checked_in_or_compiled
+
+    assert checked_in_or_compiled(checked_in, function) == checked_in
+    compiled = checked_in_or_compiled(tmp_path / checked_in.name, function)
+    assert sorted(p.name for p in compiled.glob("*.yaml")) == sorted(p.name for p in checked_in.glob("*.yaml"))
