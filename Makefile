@@ -36,14 +36,19 @@ constraints:
 	rm -rf $(VENV) && $(MAKE) setup CONSTRAINTS=
 	$(PY) .ci/constraints.py > constraints.txt
 
+# Tests run on every core (pytest-xdist; each test keeps to one thread, see tests/conftest.py).
+# --dist loadfile keeps a file's tests on one worker, so module fixtures are built once.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: setup
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not datahub and not docker"
+	$(PYTEST) -m "not slow and not datahub and not docker"
 
 test-slow: setup
-	$(PY) -m pytest -q -m "slow or datahub"
+	$(PYTEST) -m "slow or datahub"
 
 demo: setup
 	$(VENV)/bin/nlpfactory run finetune \
