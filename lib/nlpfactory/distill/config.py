@@ -12,7 +12,7 @@ import dataclasses
 
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
-from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.config import TrainConfig, check_dev_metric, dev_metric_option, vocab_size_option
 
 METHODS = ("vanilla", "metakd")
 SOFT_LOSSES = ("kl", "soft_ce")  # names in distill.losses.LOSSES
@@ -23,18 +23,17 @@ PROTOTYPES = ("class", "domain")
 class MetaTeacherConfig(TrainConfig):
     learning_rate: float = option(3e-4, "Peak learning rate of AdamW: 3e-4 suits a preset trained from scratch (what model=auto becomes without a cached backbone); for a pretrained backbone (zh-small, hfl/rbt3) use about 1e-4 (the MetaKD paper uses 2e-5 for BERT-base).")
     model: str = option("auto", "Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
+    vocab_size: int = vocab_size_option()
     prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).")
     domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
     domain_dropout: float = option(0.1, "Dropout before the domain classifier of the domain branch.")
-    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+    metric: str = dev_metric_option()
 
     def __post_init__(self):
         super().__post_init__()
         if self.prototype not in PROTOTYPES:
             raise ConfigError(f"prototype is {self.prototype!r}", option="prototype", fix=f"use one of {', '.join(PROTOTYPES)}")
-        if self.metric not in ("accuracy", "macro_f1"):
-            raise ConfigError(f"metric is {self.metric!r}", option="metric", fix="use accuracy or macro_f1")
+        check_dev_metric(self.metric)
 
 
 @dataclasses.dataclass
@@ -60,7 +59,7 @@ class DistillConfig(TrainConfig):
     stage2_learning_rate: float = option(5e-4, "MetaKD stage 2: peak learning rate (5e-4 suits a student trained from scratch; the paper uses 3e-5).")
     weight_prediction: bool = option(False, "MetaKD stage 2: weigh each sample's soft loss by its domain-expertise weight (the released code does not).")
     hard_label_weight: float = option(0.0, "MetaKD stage 2: weight of the loss on the true labels.")
-    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+    metric: str = dev_metric_option()
 
     def __post_init__(self):
         super().__post_init__()
@@ -77,8 +76,7 @@ class DistillConfig(TrainConfig):
         for name in ("stage1_epochs", "stage2_epochs"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 0 (skip the stage) or more")
-        if self.metric not in ("accuracy", "macro_f1"):
-            raise ConfigError(f"metric is {self.metric!r}", option="metric", fix="use accuracy or macro_f1")
+        check_dev_metric(self.metric)
 
 
 @dataclasses.dataclass

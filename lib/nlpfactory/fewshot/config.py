@@ -7,7 +7,7 @@ import re
 
 from nlpfactory.config import option
 from nlpfactory.errors import InputError
-from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.config import TrainConfig, vocab_size_option
 
 METHODS = ("pet", "ptuning", "cptuning")
 SLOT = re.compile(r"\{(\w*)\}")
@@ -23,7 +23,7 @@ class FewshotConfig(TrainConfig):
     early_stopping_patience: int = option(0, "Stop after this many epochs without a better dev score (0: never stop early).")
 
     model: str = option("auto", "Backbone: auto (the cached zh-small masked-LM backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder with a masked-LM head (e.g. from pretrain), or a hub id.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
+    vocab_size: int = vocab_size_option()
     method: str = option("cptuning", "Prompt method: pet (pattern + label words), ptuning (learned pseudo-prompt tokens + label words) or cptuning (contrastive, no label words).")
     shots_per_class: int = option(16, "Labelled training rows per class drawn from the train split (K-shot).")
     dev_shots_per_class: int = option(16, "Labelled dev rows per class used to pick the best epoch (0: keep the last epoch).")

@@ -8,7 +8,7 @@ from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
-from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.config import TrainConfig, check_dev_metric, dev_metric_option, vocab_size_option
 
 SUMMARY = "Fine-tune a model into a classifier: the teacher of the distillation recipes."
 INPUTS = {"dataset": Port("The prepared Dataset (train and dev splits are used).")}
@@ -22,14 +22,13 @@ class FinetuneConfig(TrainConfig):
     # hub model's 5e-5 leaves it at the majority class. Use 2e-5 to 5e-5 for a pretrained model.
     learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup): 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); for a pretrained model use about 1e-4 (the cached zh-small backbone) or 2e-5 to 5e-5 (a hub model such as hfl/rbt3).")
     model: str = option("auto", "Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
-    vocab_size: int = option(8000, "Vocabulary size learned from the training text when the model is a preset.")
-    metric: str = option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+    vocab_size: int = vocab_size_option()
+    metric: str = dev_metric_option()
     nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
 
     def __post_init__(self):
         super().__post_init__()
-        if self.metric not in ("accuracy", "macro_f1"):
-            raise ConfigError(f"metric is {self.metric!r}", option="metric", fix="use accuracy or macro_f1")
+        check_dev_metric(self.metric)
         if self.nproc_per_node < 1:
             raise ConfigError(f"nproc_per_node is {self.nproc_per_node}", option="nproc_per_node", fix="use 1 or more")
 

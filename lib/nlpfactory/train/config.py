@@ -37,6 +37,23 @@ class TrainConfig:
             raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate", fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model")
 
 
+# Options several training stages share word for word: one description and one check each.
+DEV_METRICS = ("accuracy", "macro_f1")
+
+
+def vocab_size_option():
+    return option(8000, "Vocabulary size learned from the training text when the model is a preset.")
+
+
+def dev_metric_option():
+    return option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
+
+
+def check_dev_metric(metric: str) -> None:
+    if metric not in DEV_METRICS:
+        raise ConfigError(f"metric is {metric!r}", option="metric", fix="use accuracy or macro_f1")
+
+
 def decay_groups(named_parameters, weight_decay: float) -> list[dict]:
     """AdamW parameter groups: weight decay on weight matrices, none on biases, LayerNorm and
     other vectors (decaying them only pulls scales and offsets toward zero)."""
