@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
+import json
 import os
 import shutil
 import signal
@@ -101,13 +102,14 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
     # Display names are for the Kubeflow UI; locally the task names already say which is which.
     warnings.filterwarnings("ignore", message=".*'display_name'.*have no effect.*", category=UserWarning)
-    # The tasks are subprocesses: they inherit the MLflow store and this run's id (never a
-    # task parameter, so it stays out of the cache key), and find the parent run opened here.
-    from nlpfactory.tracking import ENV_PIPELINE_RUN_ID, MlflowTracker, tracking_uri
+    # The tasks are subprocesses: they inherit the MLflow store, this run's id (never a task
+    # parameter, so it stays out of the cache key) and its parameters; the first task opens the
+    # parent run with them. This process never loads MLflow: that would only add to the wall time.
+    from nlpfactory.tracking import ENV_PIPELINE_PARAMS, tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
     given = {n: default for n, (_, default) in parameters(pipeline_fn).items()} | arguments
-    MlflowTracker(pipeline=name, pipeline_run_id=os.environ[ENV_PIPELINE_RUN_ID]).open_parent(given)
+    os.environ[ENV_PIPELINE_PARAMS] = json.dumps(given, default=str)
     # Signal handlers belong to the main thread (the studio may run a pipeline in another).
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
