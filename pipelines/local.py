@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import inspect
@@ -95,6 +96,8 @@ def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Pat
 def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRun:
     from kfp import local
 
+    from nlpfactory.pipelines.warm_start import warm_tasks
+
     workspace = Path(tempfile.mkdtemp(prefix="kfp-workspace-"))  # kfp's own would be left behind
     local.init(runner=runner, pipeline_root=str(root), workspace_root=str(workspace), raise_on_error=True)
     # This environment *is* the image's environment (same package), so kfp's warning that the
@@ -113,8 +116,10 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     # Signal handlers belong to the main thread (the studio may run a pipeline in another).
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    warm = warm_tasks() if isinstance(runner, local.SubprocessRunner) else contextlib.nullcontext()
     try:
-        task = pipeline_fn(**arguments)
+        with warm:
+            task = pipeline_fn(**arguments)
     except KeyboardInterrupt as err:
         stopped = stop_children()
         raise type(err)(f"pipeline {name!r} stopped ({stopped} task process(es) ended). Run the "
