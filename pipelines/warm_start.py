@@ -76,7 +76,8 @@ def warm_tasks() -> Iterator[None]:
     try:
         yield
     finally:
-        handler.run_local_subprocess = original
+        if handler.run_local_subprocess is run_local_subprocess:  # a run started meanwhile keeps its own
+            handler.run_local_subprocess = original
         starter.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             starter.wait(5)
