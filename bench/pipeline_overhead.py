@@ -1,14 +1,20 @@
 """What running a pipeline costs beyond its stages' own work.
 
-Runs the `finetune` pipeline with the subprocess runner and (where a Docker engine answers
-and the image is built) the docker runner, on the same data and settings, and compares each
-wall time with the sum of its stages' compute (the MLflow child runs' durations: a stage's
-run opens before it loads anything and closes after it wrote its outputs). The rest is the
-pipeline's overhead: per task a Python start with kfp's executor and nlpfactory imported,
-and for docker a container start and an MLflow server on loopback. Those parts are timed on
-their own too, so a missed target says where the time goes.
+Runs the `finetune` pipeline on the same data and settings with
+- `subprocess`: the local runner as shipped (tasks forked from a warm starter, pipelines/warm_start.py);
+- `subprocess-cold`: the baseline, kfp's own SubprocessRunner path (a fresh Python per task,
+  NLPFACTORY_WARM_START=0);
+- `docker` (where a Docker engine answers and the image is built): every task in the image;
+and compares each wall time with the sum of its stages' compute: the MLflow child runs'
+durations (a stage's run opens once its module is imported, before it reads its inputs, and
+closes after it wrote its outputs). The rest is the pipeline's overhead; the per-task table
+splits it into the start (kfp launches the task -> its run opens: process or container start,
+imports, tracking store), the end (its run closes -> the next task launches: outputs recorded,
+process exit) and the runner's own time before the first and after the last task. The MLflow
+store is created before the runs (its one-time creation is timed on its own).
 
-    python bench/pipeline_overhead.py [--rows 2000] [--model tiny] [--epochs 2] [--runners subprocess docker]
+    python bench/pipeline_overhead.py [--rows 2000] [--model tiny] [--epochs 2]
+                                      [--runners subprocess subprocess-cold docker]
 
 Target: overhead <= 15% of stage compute on the demo settings.
 """
@@ -16,6 +22,9 @@ Target: overhead <= 15% of stage compute on the demo settings.
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,21 +37,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import print_table, write_json  # noqa: E402
 
 TARGET = 0.15
+LAUNCH = re.compile(r"Executing task \S*?'(?:\x1b\[[0-9;]*m)?([\w-]+)")
 
 
-def stage_seconds(parent_started_after_ms: int) -> dict[str, float]:
-    """task -> seconds of the child runs of the newest pipeline run."""
+class LaunchClock(io.TextIOBase):
+    """stdout, passed through, noting when kfp says it launches each task."""
+
+    def __init__(self, out):
+        self.out, self.launched = out, []
+
+    def write(self, text):
+        self.launched += [(time.time(), m.group(1)) for m in LAUNCH.finditer(text)]
+        return self.out.write(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+def child_runs(started_after_ms: int) -> list[dict]:
+    """The newest pipeline run's tasks: name, start and end (epoch seconds), in start order."""
     from mlflow.tracking import MlflowClient
 
     from nlpfactory.tracking import TAG_PARENT, TAG_TASK, tracking_uri
 
     client = MlflowClient(tracking_uri())
     experiment = client.get_experiment_by_name("finetune").experiment_id
-    runs = client.search_runs([experiment], f"attributes.start_time >= {parent_started_after_ms}")
+    runs = client.search_runs([experiment], f"attributes.start_time >= {started_after_ms}")
     parents = [r for r in runs if r.data.tags.get(TAG_PARENT) == "true"]
     parent = max(parents, key=lambda r: r.info.start_time).info.run_id
-    return {r.data.tags[TAG_TASK]: (r.info.end_time - r.info.start_time) / 1000 for r in runs
-            if r.data.tags.get("mlflow.parentRunId") == parent}
+    tasks = [{"task": r.data.tags[TAG_TASK], "start": r.info.start_time / 1000, "end": r.info.end_time / 1000}
+             for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
+    return sorted(tasks, key=lambda t: t["start"])
+
+
+def breakdown(started: float, ended: float, launched: list[tuple[float, str]], tasks: list[dict]) -> list[dict]:
+    """Per task: start, compute, end (s); the runner's own time as a row of its own."""
+    rows = []
+    for i, task in enumerate(tasks):
+        launch = launched[i][0] if i < len(launched) else task["start"]
+        following = launched[i + 1][0] if i + 1 < len(launched) else ended
+        rows.append({"task": task["task"], "start_s": round(task["start"] - launch, 1),
+                     "compute_s": round(task["end"] - task["start"], 1), "end_s": round(following - task["end"], 1)})
+    first = launched[0][0] if launched else started
+    rows.append({"task": "(runner: before the first task)", "start_s": round(first - started, 1)})
+    return rows
 
 
 def run_pipeline(runner: str, data: Path, out: Path, args) -> dict:
@@ -50,15 +88,21 @@ def run_pipeline(runner: str, data: Path, out: Path, args) -> dict:
 
     arguments = parse_params("finetune", [f"data_source={data}", f"model={args.model}", f"epochs={args.epochs}",
                                           "max_length=64", "register_name="])
+    os.environ["NLPFACTORY_WARM_START"] = "0" if runner == "subprocess-cold" else "1"
+    clock = LaunchClock(sys.stdout)
     started_ms = int(time.time() * 1000)
-    started = time.perf_counter()
-    run_local("finetune", arguments, out, runner=runner)
-    wall = time.perf_counter() - started
-    stages = stage_seconds(started_ms)
-    compute = sum(stages.values())
+    started = time.time()
+    sys.stdout = clock
+    try:
+        run_local("finetune", arguments, out, runner=runner.removesuffix("-cold"))
+    finally:
+        sys.stdout = clock.out
+    ended = time.time()
+    tasks = child_runs(started_ms)
+    wall, compute = ended - started, sum(t["end"] - t["start"] for t in tasks)
     return {"runner": runner, "wall_s": round(wall, 1), "stage_compute_s": round(compute, 1),
             "overhead_s": round(wall - compute, 1), "overhead_pct": round(100 * (wall - compute) / compute, 1),
-            "tasks": len(stages), "stages": {k: round(v, 1) for k, v in stages.items()}}
+            "tasks": len(tasks), "breakdown": breakdown(started, ended, clock.launched, tasks)}
 
 
 def timed(command: list[str], repeat: int = 3) -> float:
@@ -71,25 +115,40 @@ def timed(command: list[str], repeat: int = 3) -> float:
     return round(sorted(times)[len(times) // 2], 2)
 
 
-def parts(runners: list[str]) -> dict[str, float]:
-    """The fixed costs a task pays before its stage starts, measured alone."""
-    out = {"python + kfp executor + stage imports (per task)":
-           timed([sys.executable, "-c", "import kfp.dsl.executor_main, nlpfactory.finetune, nlpfactory.tracking"])}
+def parts(runners: list[str], store_creation_s: float) -> dict[str, float]:
+    """The fixed costs a cold task pays before its stage starts, measured alone."""
+    python = sys.executable
+    out = {"python + kfp executor (per cold task)": timed([python, "-c", "import kfp.dsl.executor_main"]),
+           "+ torch, transformers, pandas (finetune's imports)":
+               timed([python, "-c", "import kfp.dsl.executor_main, nlpfactory.finetune"]),
+           "+ mlflow and its SQLite store (per cold task)":
+               timed([python, "-c", "import kfp.dsl.executor_main, nlpfactory.finetune; "
+                      "from nlpfactory.tracking import MlflowTracker; MlflowTracker.from_env()._connect()"]),
+           "fresh MLflow SQLite store creation (once per store)": store_creation_s}
     if "docker" in runners:
         from nlpfactory.components.image import IMAGE
 
         out["container start + exit (per task)"] = timed(["docker", "run", "--rm", "--network", "host", IMAGE, "true"])
-        out["mlflow server start (per run)"] = mlflow_server_start()
+        out["mlflow server start (per docker run)"] = mlflow_server_start()
     return out
 
 
 def mlflow_server_start() -> float:
     from nlpfactory.pipelines.docker_runner import tracking_server
+    from nlpfactory.tracking import tracking_uri
 
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        with tracking_server(f"sqlite:///{tmp}/mlflow.db"):
-            return round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
+    with tracking_server(tracking_uri()):
+        return round(time.perf_counter() - started, 2)
+
+
+def create_store() -> float:
+    """Create the MLflow store the runs track to (its schema migrations run once, here)."""
+    started = time.perf_counter()
+    from nlpfactory.tracking import MlflowTracker
+
+    MlflowTracker.from_env()._connect().search_experiments()
+    return round(time.perf_counter() - started, 2)
 
 
 def main() -> None:
@@ -97,7 +156,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--runners", nargs="+", default=["subprocess", "docker"], choices=["subprocess", "docker"])
+    parser.add_argument("--runners", nargs="+", default=["subprocess", "subprocess-cold", "docker"],
+                        choices=["subprocess", "subprocess-cold", "docker"])
     args = parser.parse_args()
 
     from helpers import sentiment_frame
@@ -109,16 +169,19 @@ def main() -> None:
         print(f"docker runner skipped: {engine_available()}")
         runners.remove("docker")
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
+        store_s = create_store()
         data = Path(tmp) / "reviews.tsv"
         sentiment_frame(args.rows).to_csv(data, sep="\t", index=False)
         rows = [run_pipeline(r, data, Path(tmp) / r, args) for r in runners]
-    fixed = parts(runners)
+        fixed = parts(runners, store_s)
 
     print(f"\nfinetune pipeline, {args.rows} rows, {args.model}, {args.epochs} epochs "
           f"(target: overhead <= {TARGET:.0%} of stage compute)\n")
     print_table(rows, ["runner", "wall_s", "stage_compute_s", "overhead_s", "overhead_pct", "tasks"])
-    print("\nper task (stage compute, s):")
-    print_table([{"runner": r["runner"], **r["stages"]} for r in rows], ["runner", *rows[0]["stages"]])
+    print("\nwhere the time goes, per task (s): start = launch -> run opens, end = run closes -> next launch")
+    print_table([{"runner": r["runner"], **b} for r in rows for b in r["breakdown"]],
+                ["runner", "task", "start_s", "compute_s", "end_s"])
     print("\nfixed costs measured alone (s):")
     print_table([{"part": k, "seconds": v} for k, v in fixed.items()], ["part", "seconds"])
     path = write_json("pipeline_overhead", {"settings": vars(args), "target_overhead": TARGET,

@@ -16,6 +16,7 @@ def finetune(
     vocab_size: int = 8000,
     metric: str = "accuracy",
     nproc_per_node: int = 1,
+    nodes: int = 1,
     epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 0.0005,

@@ -37,6 +37,7 @@ def finetune_pipeline(
     max_length: int = 128,
     seed: int = 42,
     nproc_per_node: int = 1,
+    nodes: int = 1,
     register_name: str = "nlpfactory-finetune",
 ) -> str:
     """Prepare a dataset, fine-tune a classifier (or, for sequence labeling, a tagger) on it, evaluate it on the test split, and
@@ -46,7 +47,7 @@ def finetune_pipeline(
                         max_rows=max_rows, seed=seed)
     trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed,
-                       nproc_per_node=nproc_per_node)
+                       nproc_per_node=nproc_per_node, nodes=nodes)
     evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
     exported = export(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"],
                       register_name=register_name)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import inspect
+import json
 import os
 import shutil
 import signal
@@ -94,6 +96,8 @@ def run_pipeline(name: str, pipeline_fn, arguments: dict, output_root: str | Pat
 def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRun:
     from kfp import local
 
+    from nlpfactory.pipelines.warm_start import warm_tasks
+
     workspace = Path(tempfile.mkdtemp(prefix="kfp-workspace-"))  # kfp's own would be left behind
     local.init(runner=runner, pipeline_root=str(root), workspace_root=str(workspace), raise_on_error=True)
     # This environment *is* the image's environment (same package), so kfp's warning that the
@@ -101,18 +105,21 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
     # Display names are for the Kubeflow UI; locally the task names already say which is which.
     warnings.filterwarnings("ignore", message=".*'display_name'.*have no effect.*", category=UserWarning)
-    # The tasks are subprocesses: they inherit the MLflow store and this run's id (never a
-    # task parameter, so it stays out of the cache key), and find the parent run opened here.
-    from nlpfactory.tracking import ENV_PIPELINE_RUN_ID, MlflowTracker, tracking_uri
+    # The tasks are subprocesses: they inherit the MLflow store, this run's id (never a task
+    # parameter, so it stays out of the cache key) and its parameters; the first task opens the
+    # parent run with them. This process never loads MLflow: that would only add to the wall time.
+    from nlpfactory.tracking import ENV_PIPELINE_PARAMS, tracking_uri
 
     os.environ["MLFLOW_TRACKING_URI"] = _absolute_uri(tracking_uri())
     given = {n: default for n, (_, default) in parameters(pipeline_fn).items()} | arguments
-    MlflowTracker(pipeline=name, pipeline_run_id=os.environ[ENV_PIPELINE_RUN_ID]).open_parent(given)
+    os.environ[ENV_PIPELINE_PARAMS] = json.dumps(given, default=str)
     # Signal handlers belong to the main thread (the studio may run a pipeline in another).
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    warm = warm_tasks() if isinstance(runner, local.SubprocessRunner) else contextlib.nullcontext()
     try:
-        task = pipeline_fn(**arguments)
+        with warm:
+            task = pipeline_fn(**arguments)
     except KeyboardInterrupt as err:
         stopped = stop_children()
         raise type(err)(f"pipeline {name!r} stopped ({stopped} task process(es) ended). Run the "

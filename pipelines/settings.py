@@ -16,6 +16,7 @@ caching. Unknown keys are refused with the valid ones. Example:
     tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
     retries: 2
     caching: false
+    training_job: {namespace: team-a, timeout_hours: 12}   # for finetune with nodes > 1
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
+from nlpfactory.cluster.stage_job import ENV_TRAINING_JOB
 from nlpfactory.errors import InputError
 
 # The stages that train a network: GPUs go to these (a `gpu.stages` list says otherwise).
@@ -74,6 +77,16 @@ class Toleration:
 
 
 @dataclasses.dataclass
+class TrainingJob:
+    """Where a training stage's PyTorchJob goes when it asks for nodes > 1 (its pods use the
+    image, the tracking ConfigMap, the stage's resources and GPUs and the cache PVC above)."""
+
+    namespace: str = ""  # empty: the namespace the pipeline's own pods run in
+    service_account: str = ""  # one that may create pytorchjobs (the task's, for the launch itself)
+    timeout_hours: float = 24.0  # the job is deleted past it
+
+
+@dataclasses.dataclass
 class ClusterSettings:
     image: str = ""  # empty: the components' image
     tracking: Tracking = dataclasses.field(default_factory=Tracking)
@@ -84,6 +97,7 @@ class ClusterSettings:
     tolerations: list[Toleration] = dataclasses.field(default_factory=list)
     retries: int = 0
     caching: bool | None = None  # None: kfp's default (on)
+    training_job: TrainingJob = dataclasses.field(default_factory=TrainingJob)
 
 
 def load(path: str | Path) -> ClusterSettings:
@@ -186,6 +200,24 @@ def apply(task, settings: ClusterSettings) -> None:
         task.set_retry(num_retries=settings.retries)
     if settings.caching is not None:
         task.set_caching_options(settings.caching)
+    if "nodes" in task.component_spec.inputs:
+        task.set_env_variable(ENV_TRAINING_JOB, json.dumps(training_job(stage, settings), sort_keys=True))
+
+
+def training_job(stage: str, settings: ClusterSettings) -> dict:
+    """The JobSpec fields (nlpfactory.cluster.pytorchjob) of a stage's PyTorchJob, for a task
+    that may launch one: everything but its node and process counts, which are parameters."""
+    from nlpfactory.components.image import IMAGE
+
+    wanted = settings.resources.get(stage) or settings.resources.get("default") or Resources()
+    gpus = settings.gpu.count if stage in settings.gpu.stages else 0
+    tracking = settings.tracking
+    job = settings.training_job
+    return {"image": settings.image or IMAGE, "namespace": job.namespace, "service_account": job.service_account,
+            "gpus_per_node": gpus, "gpu_resource": settings.gpu.type, "cpu": wanted.cpu, "memory": wanted.memory,
+            "shared_pvc": settings.cache_pvc.name, "shared_path": settings.cache_pvc.mount_path,
+            "env_from_config_map": "" if tracking.pod_local else tracking.config_map,
+            "timeout_seconds": job.timeout_hours * 3600}
 
 
 def _resources(task, wanted: Resources) -> None:

@@ -27,6 +27,7 @@ REGISTRY_BASE = "python:3.11-slim"
 NODE_IMAGE = "node:20-slim"
 LOCAL_BASE = "nlpfactory/base:bookworm"  # docker/local-engine.sh base makes it
 HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+CLUSTER_UID = 1000  # the image user's uid when the builder is root (and docker/Dockerfile's default)
 
 
 @dataclasses.dataclass
@@ -40,8 +41,14 @@ class ImageBuild:
     torch_version: str = ""  # empty: docker/install.sh's default
     ca_bundle: str = ""  # a CA bundle pip trusts during the build (e.g. the host's, behind a proxy)
     push: bool = False
+    uid: int = 0  # the image user's uid; 0: the building user's own (1000 when that is root)
 
     def __post_init__(self):
+        if self.uid == 0:
+            self.uid = os.getuid() or CLUSTER_UID
+        if self.uid < 1:
+            raise InputError(f"--uid {self.uid}: the image's user is never root",
+                             fix=f"give a user id from 1 up (e.g. {CLUSTER_UID}, or yours: $(id -u))")
         if self.gpu and self.tag == DEFAULT_TAG:
             self.tag = f"{DEFAULT_TAG}-gpu"
         folder = Path(self.torch_source).expanduser()
@@ -140,7 +147,7 @@ def build_args(spec: ImageBuild, base: str, served: str) -> dict[str, str]:
     # The studio-assets stage: node:20-slim comes from the same registry as python:3.11-slim;
     # without it, the base image (which takes npm from Debian's archive) does the job.
     args = {"BASE_IMAGE": base, "ASSETS_IMAGE": NODE_IMAGE if base == REGISTRY_BASE else base,
-            "TORCH_VARIANT": "cuda" if spec.gpu else "cpu"}
+            "TORCH_VARIANT": "cuda" if spec.gpu else "cpu", "NLPFACTORY_UID": str(spec.uid)}
     if spec.torch_version:
         args["TORCH_VERSION"] = spec.torch_version
     if spec.torch_source == "pypi" or "://" in spec.torch_source:

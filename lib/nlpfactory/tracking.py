@@ -6,7 +6,10 @@ A plain Python call gets `NO_TRACKING` (nothing is written, not even `./mlflow.d
 component and command-line layers build an `MlflowTracker` from the environment
 (`MLFLOW_TRACKING_URI`, `NLPFACTORY_PIPELINE`, `NLPFACTORY_PIPELINE_RUN_ID`), which the local
 runner and the compiled pipeline's platform config set, so the run id is never a task
-parameter and never part of KFP's cache key.
+parameter and never part of KFP's cache key. The local runner also hands over the pipeline's
+parameters (`NLPFACTORY_PIPELINE_PARAMS`, JSON): the first task to open the parent run logs
+them, so the runner itself never loads MLflow (seconds of imports and store set-up that would
+add to every run's wall time).
 
 Tracking never fails a stage and never holds it up for long: an http(s) server is probed once
 with a short timeout, MLflow's own client is told not to retry, and the first failure turns
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URI = "sqlite:///mlflow.db"
 ENV_PIPELINE = "NLPFACTORY_PIPELINE"
 ENV_PIPELINE_RUN_ID = "NLPFACTORY_PIPELINE_RUN_ID"
+ENV_PIPELINE_PARAMS = "NLPFACTORY_PIPELINE_PARAMS"
 TAG_PIPELINE = "nlpfactory.pipeline"
 TAG_KFP_RUN = "nlpfactory.kfp_run_id"
 TAG_TASK = "nlpfactory.task"
@@ -159,9 +163,11 @@ class MlflowTracker(Tracker):
     a child of the pipeline run's parent; otherwise it stands alone in an experiment named
     after the stage."""
 
-    def __init__(self, uri: str | None = None, *, pipeline: str = "", pipeline_run_id: str = ""):
+    def __init__(self, uri: str | None = None, *, pipeline: str = "", pipeline_run_id: str = "",
+                 pipeline_params: dict[str, Any] | None = None):
         self.uri = uri or tracking_uri()
         self.pipeline, self.pipeline_run_id = pipeline, pipeline_run_id
+        self.pipeline_params = pipeline_params or {}  # logged on the parent by whoever creates it
         self._parent_id: str | None = None
         self._task = ""  # the last task's name, as its run is called
         self._last: StageRun | None = None  # the last task's run: inactive once tracking failed
@@ -171,7 +177,8 @@ class MlflowTracker(Tracker):
     @classmethod
     def from_env(cls) -> MlflowTracker:
         return cls(tracking_uri(), pipeline=os.environ.get(ENV_PIPELINE, ""),
-                   pipeline_run_id=os.environ.get(ENV_PIPELINE_RUN_ID, ""))
+                   pipeline_run_id=os.environ.get(ENV_PIPELINE_RUN_ID, ""),
+                   pipeline_params=_params_from_env())
 
     def _connect(self):
         """The MLflow client, or None (with the reason kept) when the store is unreachable. The
@@ -213,6 +220,7 @@ class MlflowTracker(Tracker):
                                     tags={TAG_PIPELINE: self.pipeline, TAG_KFP_RUN: self.pipeline_run_id,
                                           TAG_PARENT: "true"})
             self._parent_id = run.info.run_id
+            params = self.pipeline_params | (params or {})
         if params:
             StageRun(self._parent_id, client, uri=self.uri).log_params(params)
         return self._parent_id
@@ -296,6 +304,18 @@ def install_kill_handler() -> None:
 
 def _exit_on_signal(signum, frame):
     raise SystemExit(128 + signum)
+
+
+def _params_from_env() -> dict[str, Any]:
+    import json
+
+    text = os.environ.get(ENV_PIPELINE_PARAMS, "")
+    try:
+        params = json.loads(text) if text else {}
+    except ValueError:
+        log.warning("%s is not JSON; the pipeline's parameters are not logged", ENV_PIPELINE_PARAMS)
+        return {}
+    return params if isinstance(params, dict) else {}
 
 
 def _safe_key(key: str) -> str:

@@ -32,6 +32,12 @@ def image() -> str:
     return IMAGE
 
 
+def image_uid(image: str) -> int:
+    from nlpfactory.pipelines.docker_runner import image_uid
+
+    return image_uid(image)
+
+
 def run_finetune(runner: str, data: Path, out: Path, image: str):
     from nlpfactory.pipelines.local import parse_params, run_local
 
@@ -71,11 +77,16 @@ def test_finetune_in_containers_matches_the_subprocess_run(tmp_path, image):
     local = run_finetune("subprocess", data, tmp_path / "subprocess", image)
     boxed = run_finetune("docker", data, tmp_path / "docker", image)
 
-    # The same artifacts, written as this user (no chmod, no root-owned leftovers).
+    # The same artifacts, written by the image's own user: this user's uid when the image was
+    # built by them (what `image build` does), the image's 1000 when this is root.
     assert outputs(boxed) == outputs(local)
     assert any(name.endswith("trained_model") for name in outputs(boxed))
-    owners = {(p.stat().st_uid, p.stat().st_gid) for p in boxed.root.rglob("*")}
-    assert owners == {(os.getuid(), os.getgid())}
+    owners = {p.stat().st_uid for p in boxed.root.rglob("*")}
+    assert owners == {image_uid(image)} == {os.getuid() or 1000}
+    # ... and usable by this user as they are, with no chmod: readable, and replaceable.
+    card = next(boxed.root.rglob("nlpfactory.json"))
+    card.read_text()
+    card.with_name("kept-by-the-host.txt").write_text("ok")
 
     # The same MLflow runs, in the same store, artifacts included.
     client, pipeline_runs = tracked_pipeline_runs()

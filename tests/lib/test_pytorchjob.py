@@ -202,3 +202,70 @@ def test_an_api_that_refuses_the_job_says_what_to_check(tmp_path):
     with pytest.raises(TrainingJobError, match="Training Operator installed"):
         run_on_cluster(len, ([],), {}, spec_for(tmp_path), shared_dir=tmp_path, api=api, timeout=5, poll=0.05,
                        log=lambda _: None)
+
+
+def training_job_env(monkeypatch, shared: Path, operator) -> None:
+    """What a cluster settings file puts on the finetune task, and the fake API it reaches."""
+    from nlpfactory.cluster import pytorchjob, stage_job
+
+    monkeypatch.setenv(stage_job.ENV_TRAINING_JOB, json.dumps({
+        "image": "registry.example.com/ml/nlpfactory:0.1.0", "namespace": "team-a", "shared_pvc": "nlpfactory-cache",
+        "shared_path": str(shared), "timeout_seconds": 300}))
+    monkeypatch.setattr(stage_job, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(pytorchjob, "_custom_objects_api", operator.api)
+
+
+@pytest.mark.slow
+def test_finetune_with_two_nodes_runs_as_a_pytorchjob_and_hands_back_its_model(tmp_path, operator_with, monkeypatch):
+    from helpers import write_tiny_dataset
+
+    from nlpfactory import stages
+    from nlpfactory.tracking import NO_TRACKING
+
+    operator = operator_with(["Created", "Running", "Succeeded"])
+    training_job_env(monkeypatch, tmp_path / "pvc", operator)
+    dataset = write_tiny_dataset(tmp_path / "task" / "dataset", n=60)
+    cfg = stages.get("finetune").Config(model="tiny", epochs=1, max_length=32, nodes=2, vocab_size=500)
+
+    result = stages.execute("finetune", cfg, {"dataset": str(dataset)}, {"trained_model": str(tmp_path / "task" / "model")},
+                            NO_TRACKING)
+
+    assert operator.pod_runs[0].returncode == 0, operator.pod_runs[0].stderr[-3000:]
+    job = posted_job(operator.posted[0])
+    assert {k: v.replicas for k, v in job.spec.pytorch_replica_specs.items()} == {"Master": 1, "Worker": 1}
+    assert job.metadata.name.startswith("nlpfactory-finetune-") and job.metadata.namespace == "team-a"
+    # Rank 0's result and model come back into the task's own output; the PVC is left clean.
+    assert 0 <= result.metrics["dev_accuracy"] <= 1
+    model = tmp_path / "task" / "model"
+    assert {"config.json", "model.safetensors", "nlpfactory.json", ".nlpfactory-output"} <= {p.name for p in model.iterdir()}
+    assert list((tmp_path / "pvc" / "jobs").iterdir()) == []
+
+
+def test_finetune_with_two_nodes_and_no_cluster_says_what_it_needs(tmp_path, monkeypatch):
+    from helpers import write_tiny_dataset
+
+    from nlpfactory import stages
+    from nlpfactory.cluster.stage_job import ENV_TRAINING_JOB
+    from nlpfactory.errors import ConfigError
+
+    monkeypatch.delenv(ENV_TRAINING_JOB, raising=False)
+    cfg = stages.get("finetune").Config(model="tiny", nodes=2)
+    with pytest.raises(ConfigError, match="nodes is 2") as err:
+        stages.execute("finetune", cfg, {"dataset": str(write_tiny_dataset(tmp_path / "d"))},
+                       {"trained_model": str(tmp_path / "m")})
+    assert "--settings cluster.yaml" in err.value.fix and not (tmp_path / "m").exists()
+
+
+def test_a_failed_stage_job_leaves_no_output_and_no_files_on_the_pvc(tmp_path, operator_with, monkeypatch):
+    from helpers import write_tiny_dataset
+
+    from nlpfactory import stages
+
+    operator = operator_with(["Created", "Failed"], message="pod nlpfactory-finetune-0 OOMKilled")
+    training_job_env(monkeypatch, tmp_path / "pvc", operator)
+    cfg = stages.get("finetune").Config(model="tiny", nodes=3)
+
+    with pytest.raises(TrainingJobError, match="OOMKilled"):
+        stages.execute("finetune", cfg, {"dataset": str(write_tiny_dataset(tmp_path / "d"))},
+                       {"trained_model": str(tmp_path / "m")})
+    assert not (tmp_path / "m").exists() and list((tmp_path / "pvc" / "jobs").iterdir()) == []

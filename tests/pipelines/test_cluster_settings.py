@@ -3,6 +3,8 @@ loaded back with kfp, carry the settings on every task; bad settings are refused
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from google.protobuf import json_format
@@ -10,6 +12,7 @@ from kfp import components
 from kfp.kubernetes import kubernetes_executor_config_pb2 as k8s
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from nlpfactory.cluster.stage_job import ENV_TRAINING_JOB
 from nlpfactory.errors import InputError
 from nlpfactory.pipelines import registry
 from nlpfactory.pipelines.settings import TRAINING_STAGES, compile_pipeline
@@ -152,3 +155,18 @@ def test_upload_and_submit_send_the_pipeline_with_its_cluster_settings(tmp_path,
     [run] = kubeflow.runs
     assert "team-mlflow" in str(run)
     assert "uploaded pipeline 'finetune'" in capsys.readouterr().out
+
+
+def test_a_task_that_may_scale_out_carries_its_training_job_settings(tmp_path):
+    spec, _ = compiled(tmp_path, "finetune", FULL + "training_job: {namespace: team-a, timeout_hours: 2}\n")
+    stages = executor_stage(spec)
+
+    executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
+    jobs = {stages[label]: json.loads(env["value"]) for label, executor in executors.items()
+            for env in executor["container"].get("env", []) if env["name"] == ENV_TRAINING_JOB}
+    assert set(jobs) == {"finetune"}  # the only stage with a `nodes` parameter
+    assert jobs["finetune"] == {
+        "image": "registry.example.com/ml/nlpfactory:0.1.0-gpu", "namespace": "team-a", "service_account": "",
+        "gpus_per_node": 2, "gpu_resource": "nvidia.com/gpu", "cpu": "4", "memory": "16Gi",
+        "shared_pvc": "nlpfactory-cache", "shared_path": "/var/cache/nlpfactory",
+        "env_from_config_map": "mlflow-tracking", "timeout_seconds": 7200.0}

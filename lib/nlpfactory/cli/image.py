@@ -1,4 +1,4 @@
-"""`nlpfactory image build [--gpu] [--tag T] [--base IMAGE] [--torch-source SRC] [--push]`."""
+"""`nlpfactory image build [--gpu] [--tag T] [--base IMAGE] [--torch-source SRC] [--uid N] [--push]`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def register(subparsers) -> None:
                         "machine is told to use by PIP_CERT / REQUESTS_CA_BUNDLE / SSL_CERT_FILE, if any; "
                         "'' for none).")
     p.add_argument("--push", action="store_true", help="Push the image after building it.")
+    p.add_argument("--uid", type=int, default=0,
+                   help="User id the containers run as (default: yours, so a local run's outputs are "
+                        "yours; 1000 when you are root). Use 1000 for an image meant for a cluster.")
     p.set_defaults(handler=_build)
 
 
@@ -37,7 +40,8 @@ def _build(args: argparse.Namespace) -> int:
 
     spec = ImageBuild(tag=args.tag or DEFAULT_TAG, gpu=args.gpu, base=args.base,
                       torch_source=args.torch_source, torch_version=args.torch_version,
-                      ca_bundle=host_ca_bundle() if args.ca_bundle is None else args.ca_bundle, push=args.push)
+                      ca_bundle=host_ca_bundle() if args.ca_bundle is None else args.ca_bundle, push=args.push,
+                      uid=args.uid)
     built = build(spec)
     print(f"\nbuilt {built.tag}: {built.size_mb:.0f} MB")
     for instruction, mb in built.layers[:6]:

@@ -145,13 +145,14 @@ def follow(api, name: str, namespace: str, timeout: float, poll: float = 5.0,
 
 
 def run_on_cluster(function: Callable, args: tuple, kwargs: dict, spec: JobSpec, *,
-                   shared_dir: str | Path, api=None, timeout: float = 24 * 3600, poll: float = 10.0,
-                   log=print) -> Any:
-    """Run function(*args, **kwargs) as a PyTorchJob and return rank 0's result.
+                   shared_dir: str | Path, name: str = "", api=None, timeout: float = 24 * 3600,
+                   poll: float = 10.0, log=print) -> Any:
+    """Run function(*args, **kwargs) as a PyTorchJob (named `name`, else after the function)
+    and return rank 0's result.
 
     `shared_dir` is the shared PVC as this process sees it (mounted at spec.shared_path in
     the job's pods)."""
-    name = f"nlpfactory-{function.__name__.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+    name = name or f"nlpfactory-{function.__name__.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
     here = Path(shared_dir) / "jobs" / name
     here.mkdir(parents=True, exist_ok=True)
     (here / "call.pkl").write_bytes(pickle.dumps((function.__module__, function.__qualname__, args, kwargs)))

@@ -73,6 +73,10 @@ def execute(name: str, cfg, inputs: dict, outputs: dict, tracker: Tracker = NO_T
 
         raise ConfigError(f"stage {name!r} needs {', '.join(missing)}",
                           fix=f"give {' and '.join('--' + n.replace('_', '-') for n in missing)}")
+    if getattr(cfg, "nodes", 1) > 1:  # several pods: a PyTorchJob runs this same call with nodes=1
+        from nlpfactory.cluster.stage_job import run_stage_as_job
+
+        return run_stage_as_job(name, cfg, inputs, outputs, tracker)
     result = stage.run(cfg, inputs, outputs, tracker)
     tracker.summarize(name, result.metrics)
     return result

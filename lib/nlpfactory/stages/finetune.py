@@ -25,12 +25,14 @@ class FinetuneConfig(TrainConfig):
     vocab_size: int = vocab_size_option()
     metric: str = dev_metric_option()
     nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
+    nodes: int = option(1, "Training pods: more than 1 runs the training as a Kubeflow PyTorchJob of that many pods, nproc_per_node processes each (needs the Training Operator and a cluster settings file with a shared cache PVC).")
 
     def __post_init__(self):
         super().__post_init__()
         check_dev_metric(self.metric)
-        if self.nproc_per_node < 1:
-            raise ConfigError(f"nproc_per_node is {self.nproc_per_node}", option="nproc_per_node", fix="use 1 or more")
+        for name in ("nproc_per_node", "nodes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 1 or more")
 
 
 Config = FinetuneConfig
