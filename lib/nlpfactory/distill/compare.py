@@ -1,5 +1,6 @@
-"""How much a student keeps of its teacher: one comparison report (accuracy, parameters,
-size on disk, CPU latency per sample) and, for MetaKD, a per-domain table."""
+"""How much a student keeps of its teacher: one comparison report (accuracy, or entity F1 and
+F1 per type for taggers; parameters, size on disk, CPU latency per sample) and, for MetaKD, a
+per-domain table."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import load_split, read_info
+from nlpfactory.errors import InputError
 from nlpfactory.models.card import read_card
 from nlpfactory.predictor import load_predictor
 from nlpfactory.stages.compare import CompareConfig
@@ -20,40 +22,69 @@ def folder_megabytes(folder: str | Path) -> float:
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 2**20
 
 
+# The headline score of a task, as the evaluate stage names it, and how a report says it.
+HEADLINE = {"classification": ("accuracy", "accuracy"), "sequence_labeling": ("entity_f1", "entity F1")}
+
+
+def headline(task: str) -> tuple[str, str]:
+    return HEADLINE.get(task, HEADLINE["classification"])
+
+
 def latency_ms(model_dir: str | Path, texts: list[str], texts_b: list[str] | None = None) -> float:
-    """Median milliseconds to classify one text alone (batch of 1), after one warm-up call."""
+    """Median milliseconds to answer one text alone (batch of 1), after one warm-up call: a
+    classifier's probabilities, a tagger's tags per character."""
     predictor = load_predictor(model_dir, device="cpu")
-    predictor.predict_proba(texts[:1], texts_b[:1] if texts_b else None)
+    if predictor.card.get("task") == "sequence_labeling":
+        def answer(i: int):
+            return predictor.predict_tags(texts[i:i + 1])
+    else:
+        def answer(i: int):
+            return predictor.predict_proba(texts[i:i + 1], texts_b[i:i + 1] if texts_b else None)
+    answer(0)
     times = []
     for i in range(len(texts)):
         started = time.perf_counter()
-        predictor.predict_proba(texts[i:i + 1], texts_b[i:i + 1] if texts_b else None)
+        answer(i)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-def measure(model_dir: str | Path, accuracy: float, texts, texts_b) -> dict:
+def measure(model_dir: str | Path, scores: dict, texts, texts_b) -> dict:
     card = read_card(model_dir)
-    return {"accuracy": accuracy, "parameters": int(card["parameters"]),
-            "size_mb": round(folder_megabytes(model_dir), 2), "latency_ms": round(latency_ms(model_dir, texts, texts_b), 3)}
+    return scores | {"parameters": int(card["parameters"]), "size_mb": round(folder_megabytes(model_dir), 2),
+                     "latency_ms": round(latency_ms(model_dir, texts, texts_b), 3)}
 
 
-def compare_models(cfg: CompareConfig, teacher_dir, student_dir, dataset_dir, teacher_accuracy: float,
-                   student_accuracy: float, *, tracker: Tracker = NO_TRACKING) -> tuple[dict, str]:
-    """({"teacher": {...}, "student": {...}, "ratios": {...}}, Markdown report)."""
+def scores_to_compare(metrics: dict, task: str) -> dict:
+    """The headline score from an evaluation's metrics, plus a tagger's F1 per entity type
+    (`f1_PER`, ...); a missing headline is an error naming what the metrics hold."""
+    key, _ = headline(task)
+    if key not in metrics:
+        raise InputError(f"the evaluation has no {key!r} to compare (it has {sorted(metrics)})", column=key,
+                         fix=f"connect the evaluate stage's metrics of a {task} model")
+    per_type = {k: float(v) for k, v in metrics.items() if task == "sequence_labeling" and k.startswith("f1_")}
+    return {key: float(metrics[key])} | dict(sorted(per_type.items()))
+
+
+def compare_models(cfg: CompareConfig, teacher_dir, student_dir, dataset_dir, teacher_metrics: dict,
+                   student_metrics: dict, *, tracker: Tracker = NO_TRACKING) -> tuple[dict, str]:
+    """({"teacher": {...}, "student": {...}, "ratios": {...}, "metric": ...}, Markdown report);
+    the metrics are each model's evaluation on this Dataset (accuracy, or entity F1 and F1 per
+    type for a tagger)."""
     info = read_info(dataset_dir)
+    key, _ = headline(info.task)
     frame = load_split(dataset_dir, cfg.split).head(cfg.latency_samples)
     texts, texts_b = frame["text"].tolist(), frame["text_b"].tolist() if info.is_pair else None
     with tracker.stage_run("compare", to_dict(cfg)) as run:
-        teacher = measure(teacher_dir, teacher_accuracy, texts, texts_b)
-        student = measure(student_dir, student_accuracy, texts, texts_b)
+        teacher = measure(teacher_dir, scores_to_compare(teacher_metrics, info.task), texts, texts_b)
+        student = measure(student_dir, scores_to_compare(student_metrics, info.task), texts, texts_b)
         ratios = {
-            "retained_accuracy_percent": 100 * student["accuracy"] / teacher["accuracy"] if teacher["accuracy"] else 0.0,
+            f"retained_{key}_percent": 100 * student[key] / teacher[key] if teacher[key] else 0.0,
             "parameter_ratio": student["parameters"] / teacher["parameters"],
             "size_ratio": student["size_mb"] / teacher["size_mb"],
             "speedup": teacher["latency_ms"] / student["latency_ms"] if student["latency_ms"] else 0.0,
         }
-        result = {"teacher": teacher, "student": student, "ratios": ratios}
+        result = {"teacher": teacher, "student": student, "ratios": ratios, "task": info.task}
         report = comparison_report(result)
         run.log_metrics({f"{who}_{k}": v for who in ("teacher", "student") for k, v in result[who].items()} | ratios)
         run.log_text(report, "report.md")
@@ -62,12 +93,17 @@ def compare_models(cfg: CompareConfig, teacher_dir, student_dir, dataset_dir, te
 
 def comparison_report(result: dict) -> str:
     t, s, r = result["teacher"], result["student"], result["ratios"]
+    key, name = headline(result["task"])
     lines = ["# Teacher and student", "",
-             "| model | accuracy | parameters | size on disk (MB) | CPU latency per sample (ms) |", "|---|---|---|---|---|",
-             f"| teacher | {t['accuracy']:.4f} | {t['parameters']:,} | {t['size_mb']:.1f} | {t['latency_ms']:.2f} |",
-             f"| student | {s['accuracy']:.4f} | {s['parameters']:,} | {s['size_mb']:.1f} | {s['latency_ms']:.2f} |", "",
-             f"The student keeps **{r['retained_accuracy_percent']:.1f}%** of the teacher's accuracy with "
+             f"| model | {name} | parameters | size on disk (MB) | CPU latency per sample (ms) |", "|---|---|---|---|---|",
+             f"| teacher | {t[key]:.4f} | {t['parameters']:,} | {t['size_mb']:.1f} | {t['latency_ms']:.2f} |",
+             f"| student | {s[key]:.4f} | {s['parameters']:,} | {s['size_mb']:.1f} | {s['latency_ms']:.2f} |", "",
+             f"The student keeps **{r[f'retained_{key}_percent']:.1f}%** of the teacher's {name} with "
              f"{r['parameter_ratio']:.1%} of its parameters, and answers {r['speedup']:.1f}× faster."]
+    types = [k for k in t if k.startswith("f1_")]
+    if types:
+        lines += ["", "| entity type | teacher F1 | student F1 |", "|---|---|---|"]
+        lines += [f"| {k[3:]} | {t[k]:.4f} | {s.get(k, 0.0):.4f} |" for k in types]
     return "\n".join(lines) + "\n"
 
 

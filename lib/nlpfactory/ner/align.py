@@ -41,7 +41,8 @@ class Window:
 
 
 class WordTokenizer:
-    """Tokenizes each distinct word once (any tokenizer: slow, fast, WordPiece or not)."""
+    """Tokenizes each distinct word once (any transformers tokenizer: slow, fast, WordPiece or
+    not; or one with `word_ids`, like inference.ExportTokenizer)."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
@@ -49,7 +50,10 @@ class WordTokenizer:
 
     def __call__(self, word: str) -> list[int]:
         if word not in self.cache:
-            self.cache[word] = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(word))
+            if hasattr(self.tokenizer, "word_ids"):
+                self.cache[word] = self.tokenizer.word_ids(word)
+            else:
+                self.cache[word] = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(word))
         return self.cache[word]
 
 

@@ -25,7 +25,13 @@ from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
 from nlpfactory.models.load import load_model
 from nlpfactory.ner.align import IGNORE
-from nlpfactory.ner.train import MODEL_INPUTS, dev_scorer, tag_rows, write_tagger
+from nlpfactory.ner.train import (
+    MODEL_INPUTS,
+    dev_scorer,
+    start_from_tag_prior,
+    tag_rows,
+    write_tagger,
+)
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
@@ -64,6 +70,8 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         freeze(teacher).to(device_for())
         student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True)
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
+        if not cfg.student_init.startswith("teacher_layers:"):  # those students keep the teacher's head
+            start_from_tag_prior(student, rows, len(tag_names))
         scorer = dev_scorer(tokenizer, dev, tag_names, cfg.max_length) if dev is not None and len(dev) else None
 
         def loss(model, batch):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlpfactory.ner.inference import ExportTokenizer, char_scores, decode
 from nlpfactory.ner.tags import repair_bio, to_spans
 from nlpfactory.predictor import Predictor
 
@@ -35,14 +36,10 @@ class TaggerPredictor(Predictor):
         self.batch_size = batch_size
 
     def char_scores(self, texts: Sequence[str]) -> list[np.ndarray]:
-        from nlpfactory.ner.train import char_scores
-
         return char_scores(self.run, self.tokenizer, list(texts), len(self.labels), self.max_length,
                            self.batch_size)
 
     def predict_tags(self, texts: Sequence[str]) -> list[list[str]]:
-        from nlpfactory.ner.train import decode
-
         return decode(list(texts), self.char_scores(texts), self.labels)
 
     def predict_entities(self, texts: Sequence[str]) -> list[dict]:
@@ -54,23 +51,24 @@ class TaggerPredictor(Predictor):
 
 
 class OnnxTaggerPredictor(TaggerPredictor):
-    """An export folder of a tagger (kind `onnx_tagger`), run by ONNX Runtime."""
+    """An export folder of a tagger (kind `onnx_tagger`), run by ONNX Runtime with the export's
+    tokenizer.json: no torch nor transformers, so the MLflow pyfunc can use it."""
 
     def __init__(self, model_dir: str | Path, card: dict, device: str = "auto", precision: str = "auto",
                  batch_size: int = 64, threads: int | None = None):
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         from nlpfactory.serving.onnx_predictor import _default_threads, onnx_file
 
         self.card, self.labels = card, list(card["labels"])
         self.max_length = int(card.get("max_length", 128))
         self.batch_size = batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = ExportTokenizer(model_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = _default_threads() if threads is None else threads
         options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(onnx_file(model_dir, precision)), options,
+        self.path = onnx_file(model_dir, precision)
+        session = ort.InferenceSession(str(self.path), options,
                                        providers=["CPUExecutionProvider"])
         names = [i.name for i in session.get_inputs()]
-        self.run = lambda batch: session.run(["logits"], {n: batch[n].numpy() for n in names})[0]
+        self.run = lambda batch: session.run(["logits"], {n: batch[n] for n in names})[0]

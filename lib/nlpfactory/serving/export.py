@@ -114,12 +114,7 @@ def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dat
         export_card = _export_card(card, model_dir, cfg, metrics, run.run_id)
         write_card(tmp, export_card)
         registered_uri = ""
-        if cfg.register_name and card.get("kind") == "tagger":
-            # The portable pyfunc (pyfunc_model.py) answers class probabilities only; registering
-            # a tagger there would serve wrong answers, so it is left out until it learns spans.
-            warnings.warn(f"{cfg.register_name!r} is not registered: the MLflow pyfunc does not serve taggers "
-                          "yet; serve the export folder with `nlpfactory serve`", stacklevel=2)
-        elif cfg.register_name:
+        if cfg.register_name:
             registered_uri = _register(tmp, cfg, export_card, run.run_id)
             write_card(tmp, export_card)  # now with the registry entry
         run.log_metrics(metrics)
@@ -311,7 +306,8 @@ def _register(export_dir: Path, cfg: ExportConfig, export_card: dict, run_id: st
 
     pair = "text_b" in export_card.get("text_columns", [])
     try:
-        registered = register_export(export_dir, cfg.register_name, cfg.alias, run_id=run_id, pair=pair)
+        registered = register_export(export_dir, cfg.register_name, cfg.alias, run_id=run_id, pair=pair,
+                                     tagger=export_card.get("kind") == "onnx_tagger")
     except RegistrationError:
         raise
     except Exception as err:  # MLflow raises many kinds; each means the same to the user

@@ -6,16 +6,22 @@
 - Open Inference Protocol V2 (`/v2/models/NAME/infer`): an input tensor named `text` (and
   `text_b` for pair models), datatype BYTES, shape [N], data as UTF-8 strings -> two output
   tensors: `label` (BYTES, [N], label names) and `probabilities` (FP32, [N, labels], label-id
-  order), the subset named in "outputs" when the request names some.
+  order), the subset named in "outputs" when the request names some. A tagger answers
+  `tags` (BYTES, [N]: each text's tags, one per character, joined by spaces) and `entities`
+  (BYTES, [N]: each text's spans as a JSON array of {"start", "end", "type", "text"}), since a
+  tensor cannot hold rows of different lengths.
 
 Each parser raises BadRequest with the field at fault; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 V2_OUTPUTS = ("label", "probabilities")
+V2_TAGGER_OUTPUTS = ("tags", "entities")
 
 
 class BadRequest(Exception):
@@ -106,7 +112,8 @@ def _v2_strings(tensor, max_batch: int) -> list[str]:
     return check_texts(data, f"{name}.data", max_batch)
 
 
-def v2_request(payload, pair: bool, max_batch: int) -> tuple[list[str], list[str] | None, list[str], str | None]:
+def v2_request(payload, pair: bool, max_batch: int, known_outputs: tuple[str, ...] = V2_OUTPUTS
+               ) -> tuple[list[str], list[str] | None, list[str], str | None]:
     """(texts, texts_b, names of the outputs to return, the request's id)."""
     payload = _object(payload, '{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["..."]}]}')
     inputs = payload.get("inputs")
@@ -127,13 +134,13 @@ def v2_request(payload, pair: bool, max_batch: int) -> tuple[list[str], list[str
     request_id = None if payload.get("id") is None else str(payload["id"])
     outputs = payload.get("outputs")
     if outputs is None:
-        return texts, texts_b, list(V2_OUTPUTS), request_id
+        return texts, texts_b, list(known_outputs), request_id
     if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
-        raise BadRequest(400, '"outputs" must be a list such as [{"name": "label"}]')
+        raise BadRequest(400, f'"outputs" must be a list such as [{{"name": "{known_outputs[0]}"}}]')
     names = [o.get("name") for o in outputs]
     for name in names:
-        if name not in V2_OUTPUTS:
-            raise BadRequest(400, f"unknown output {name!r}; this model has {' and '.join(V2_OUTPUTS)}")
+        if name not in known_outputs:
+            raise BadRequest(400, f"unknown output {name!r}; this model has {' and '.join(known_outputs)}")
     return texts, texts_b, names, request_id
 
 
@@ -145,17 +152,34 @@ def v2_response(model_name: str, labels: list[str], probs: np.ndarray, outputs: 
         "probabilities": {"name": "probabilities", "datatype": "FP32", "shape": list(probs.shape),
                           "data": [round(float(p), 6) for p in probs.ravel()]},
     }
-    body = {"model_name": model_name, "outputs": [tensors[name] for name in outputs]}
+    return _v2_body(model_name, [tensors[name] for name in outputs], request_id)
+
+
+def v2_tagger_response(model_name: str, answers: list[dict], outputs: list[str], request_id: str | None) -> dict:
+    """`answers` are a tagger's {"tags", "entities"} per text."""
+    tensors = {
+        "tags": {"name": "tags", "datatype": "BYTES", "shape": [len(answers)],
+                 "data": [" ".join(a["tags"]) for a in answers]},
+        "entities": {"name": "entities", "datatype": "BYTES", "shape": [len(answers)],
+                     "data": [json.dumps(a["entities"], ensure_ascii=False) for a in answers]},
+    }
+    return _v2_body(model_name, [tensors[name] for name in outputs], request_id)
+
+
+def _v2_body(model_name: str, tensors: list[dict], request_id: str | None) -> dict:
+    body = {"model_name": model_name, "outputs": tensors}
     if request_id is not None:
         body["id"] = request_id
     return body
 
 
-def v2_metadata(model_name: str, labels: list[str], pair: bool, platform: str) -> dict:
+def v2_metadata(model_name: str, labels: list[str], pair: bool, platform: str, tagger: bool = False) -> dict:
     inputs = [{"name": "text", "datatype": "BYTES", "shape": [-1]}]
     if pair:
         inputs.append({"name": "text_b", "datatype": "BYTES", "shape": [-1]})
+    outputs = [{"name": "tags", "datatype": "BYTES", "shape": [-1]},
+               {"name": "entities", "datatype": "BYTES", "shape": [-1]}] if tagger else \
+        [{"name": "label", "datatype": "BYTES", "shape": [-1]},
+         {"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]}]
     return {"name": model_name, "versions": ["1"], "platform": platform, "inputs": inputs,
-            "outputs": [{"name": "label", "datatype": "BYTES", "shape": [-1]},
-                        {"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]}],
-            "parameters": {"labels": labels}}
+            "outputs": outputs, "parameters": {"labels": labels}}

@@ -1,4 +1,5 @@
-"""The MLflow face of an export: a pyfunc model (texts in, label and probabilities out),
+"""The MLflow face of an export: a pyfunc model (texts in; label and probabilities out, or a
+tagger's tags and entity spans),
 registered under a name with an alias (the registry's aliases, not the deprecated stages).
 
 The logged artifact is small on purpose: the int8 ONNX model, the tokenizer and the card,
@@ -26,7 +27,8 @@ ARTIFACT_FILES = ("tokenizer.json", "tokenizer_config.json", "nlpfactory.json")
 RUNTIME_PACKAGES = ("onnxruntime", "tokenizers", "numpy", "pandas")
 # The nlpfactory modules pyfunc_model.py imports, bundled into the logged model.
 CODE_MODULES = ("__init__.py", "errors.py", "predictor.py", "models/__init__.py", "models/card.py",
-                "serving/__init__.py", "serving/onnx_predictor.py")
+                "serving/__init__.py", "serving/onnx_predictor.py",
+                "ner/__init__.py", "ner/predict.py", "ner/inference.py", "ner/align.py", "ner/tags.py")
 # Artifact stores MLflow writes through a client library that is an optional extra here.
 STORE_CLIENTS = {"s3": ("boto3", "s3"), "gs": ("google.cloud.storage", "gcs")}
 
@@ -71,20 +73,25 @@ class Registered:
         return f"models:/{self.name}@{self.alias}"
 
 
-def _signature(pair: bool):
+def _signature(pair: bool, tagger: bool = False):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
-    from mlflow.types.schema import Array
+    from mlflow.types.schema import Array, Object, Property
 
     # One unnamed string column accepts a plain list of strings and a one-column DataFrame
     # under any column name; pairs need their two columns named.
     inputs = [ColSpec("string", "text"), ColSpec("string", "text_b")] if pair else [ColSpec("string")]
-    outputs = [ColSpec("string", "label"), ColSpec(Array("double"), "probabilities")]
+    if tagger:
+        span = Object([Property("start", "long"), Property("end", "long"), Property("type", "string"),
+                       Property("text", "string")])
+        outputs = [ColSpec(Array("string"), "tags"), ColSpec(Array(span), "entities")]
+    else:
+        outputs = [ColSpec("string", "label"), ColSpec(Array("double"), "probabilities")]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 
-def _example(pair: bool) -> pd.DataFrame:
-    example = {"text": ["这家酒店的服务很周到"]}
+def _example(pair: bool, tagger: bool = False) -> pd.DataFrame:
+    example = {"text": ["王芳昨天到杭州开会" if tagger else "这家酒店的服务很周到"]}
     if pair:
         example["text_b"] = ["服务怎么样"]
     return pd.DataFrame(example)
@@ -111,9 +118,9 @@ def _stage_artifact(export_dir: Path, into: Path) -> Path:
 
 
 def register_export(export_dir: str | Path, name: str, alias: str = "candidate",
-                    run_id: str | None = None, pair: bool = False) -> Registered:
+                    run_id: str | None = None, pair: bool = False, tagger: bool = False) -> Registered:
     """Log the export as a pyfunc model in `run_id` (or a new run), register a version under
-    `name` and point `alias` at it."""
+    `name` and point `alias` at it; a tagger's pyfunc answers tags and entity spans."""
     from mlflow.tracking import MlflowClient
 
     mlflow.set_tracking_uri(tracking_uri())
@@ -124,8 +131,8 @@ def register_export(export_dir: str | Path, name: str, alias: str = "candidate",
             check_artifact_store(mlflow.get_artifact_uri())
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
-                artifacts={"export": str(artifact)}, code_paths=[str(code)], signature=_signature(pair),
-                input_example=_example(pair), pip_requirements=requirements(),
+                artifacts={"export": str(artifact)}, code_paths=[str(code)], signature=_signature(pair, tagger),
+                input_example=_example(pair, tagger), pip_requirements=requirements(),
                 registered_model_name=name,
             )
             used_run = run.info.run_id

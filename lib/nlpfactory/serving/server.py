@@ -68,7 +68,7 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
 
     labels = predictor.labels
     pair = "text_b" in predictor.card.get("text_columns", [])
-    # A tagger answers tags and entity spans per text (on /v1/predict and the V1 route).
+    # A tagger answers tags and entity spans per text (on every route; V2 as two BYTES tensors).
     tagger = hasattr(predictor, "predict_entities")
     platform = "onnxruntime_onnx" if str(getattr(predictor, "path", "")).endswith(".onnx") else "pytorch"
     gate = Gate(cfg.workers, cfg.queue)
@@ -113,7 +113,7 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
     @app.get("/v2/models/{model}/versions/{version}")
     async def v2_model(model: str, version: str = "1"):
         known(model, version)
-        return protocols.v2_metadata(name, labels, pair, platform)
+        return protocols.v2_metadata(name, labels, pair, platform, tagger)
 
     @app.get("/v2/models/{model}/ready")
     @app.get("/v2/models/{model}/versions/{version}/ready")
@@ -126,8 +126,9 @@ def create_app(predictor, cfg: ServeConfig, name: str = "model"):
     async def v2_infer(model: str, request: Request, version: str = "1"):
         known(model, version)
         if tagger:
-            raise BadRequest(400, "V2 infer carries class probabilities; a tagger answers on /v1/predict "
-                                  f"and /v1/models/{name}:predict with tags and entities")
+            parsed, answers = await run(request, lambda body: protocols.v2_request(
+                body, pair, cfg.max_batch, protocols.V2_TAGGER_OUTPUTS))
+            return protocols.v2_tagger_response(name, answers, parsed[2], parsed[3])
         parsed, probs = await run(request, lambda body: protocols.v2_request(body, pair, cfg.max_batch))
         return protocols.v2_response(name, labels, probs, parsed[2], parsed[3])
 
