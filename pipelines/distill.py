@@ -32,6 +32,8 @@ def distill_pipeline(
     text_b_col: str = "",
     label_col: str = "label",
     domain_col: str = "",
+    task: str = "",
+    format: str = "",
     max_rows: int = 0,
     teacher: str = "auto",
     teacher_epochs: int = 3,
@@ -47,10 +49,12 @@ def distill_pipeline(
     seed: int = 42,
     register_name: str = "",
 ) -> str:
-    """Fine-tune a teacher, distill a small student from it with vanilla KD, evaluate both,
-    compare accuracy, parameters, size on disk and latency per sample, and export the student."""
+    """Fine-tune a teacher, distill a small student from it with vanilla KD (token-level for
+    sequence labeling), evaluate both, compare accuracy (entity F1 for taggers), parameters,
+    size on disk and latency per sample, and export the student."""
     data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
+                        label_col=label_col, domain_col=domain_col, task=task, format=format,
+                        max_rows=max_rows, seed=seed)
     dataset = data.outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
                        batch_size=batch_size, max_length=max_length, seed=seed)

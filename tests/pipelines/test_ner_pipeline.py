@@ -24,3 +24,23 @@ def test_finetune_pipeline_tags_a_conll_file(tmp_path, monkeypatch, capsys):
     export = next(c for c in cards if c["kind"] == "onnx_tagger")
     assert export["export"]["checks"]["onnx_max_abs_diff"] < 1e-4
     assert "int8_entity_f1_drop" in export["export"]["checks"]
+
+
+@pytest.mark.slow
+def test_distill_pipeline_distills_a_tagger_and_compares_it_by_entity_f1(tmp_path, monkeypatch, capsys):
+    from helpers import ner_conll
+
+    data = ner_conll(tmp_path / "ner.conll", 200)
+    monkeypatch.chdir(tmp_path)
+    train = ["--param", "batch_size=16", "--param", "max_length=16"]
+    code = main(["run", "distill", "--local", "--param", f"data_source={data}", "--param", "task=sequence_labeling",
+                 "--param", "teacher=tiny", "--param", "teacher_epochs=4", "--param", "teacher_learning_rate=0.003",
+                 "--param", "student=tiny", "--param", "epochs=4", "--param", "learning_rate=0.003", *train,
+                 "--param", "register_name=", "--output-root", str(tmp_path / "out")])
+    assert code == 0
+    shown = capsys.readouterr().out  # the reports: two evaluations and the comparison
+    assert "| model | entity F1 |" in shown and "| entity type | teacher F1 | student F1 |" in shown
+    cards = [json.loads(p.read_text()) for p in (tmp_path / "out").rglob("nlpfactory.json")]
+    student = next(c for c in cards if c["kind"] == "tagger" and c["lineage"]["stage"] == "distill")
+    assert student["dev_metrics"]["entity_f1"] > 0.5
+    assert any(c["kind"] == "onnx_tagger" for c in cards)
