@@ -70,6 +70,16 @@ def test_unknown_backbones_are_refused():
         backbones.build("zh-huge")
 
 
+def test_on_a_gpu_recipes_take_larger_batches_and_zh_base_needs_one():
+    cpu, gpu = backbones.pretrain_config("zh-small"), backbones.pretrain_config("zh-small", gpu=True)
+    assert (cpu.batch_size, gpu.batch_size) == (32, 256) and gpu.learning_rate > cpu.learning_rate
+    assert backbones.pretrain_config("zh-small", gpu=True, batch_size=64).batch_size == 64  # overrides win
+    assert backbones.pretrain_config("zh-base", gpu=True).model == "base"
+    with pytest.raises(ValueError, match="needs a GPU") as refused:
+        backbones.build("zh-base")  # on this CPU machine: refused before any corpus is read
+    assert "zh-small" in refused.value.fix
+
+
 def test_the_step_count_fits_the_budget_with_its_measurements():
     cfg = PretrainConfig(eval_every_steps=100)
     # 0.5 s a step plus a 10 s measurement every 100 steps is 0.6 s a step; 10% is kept back.
