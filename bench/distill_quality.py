@@ -22,6 +22,7 @@ on average and on the smallest domain; best student >= 97% of the teacher.
     python bench/distill_quality.py                  # the full run (slow on 2 cores)
     python bench/distill_quality.py --quick          # fewer rows, shorter texts, fewer passes
     python bench/distill_quality.py --quick --teachers-only   # the teacher and the baselines only
+    python bench/distill_quality.py --quick --set stage1_epochs=0 --set stage2_epochs=4   # an ablation
 """
 
 from __future__ import annotations
@@ -183,15 +184,30 @@ def verdict(result: dict) -> dict:
     return out
 
 
+def setting_changes(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
+    fields = {f.name: f.type for f in dataclasses.fields(Setting)}
+    changes = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in fields or not value:
+            parser.error(f"--set {pair!r}: use FIELD=VALUE with FIELD one of {', '.join(fields)}")
+        changes[name] = {"int": int, "float": float}.get(fields[name], str)(value)
+    return changes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3000 rows, max_length 64, fewer passes")
     parser.add_argument("--teachers-only", action="store_true", help="the teacher and the baselines: no meta-teacher, no students")
     parser.add_argument("--teacher", help="teacher: auto (default), a preset or a Model folder")
     parser.add_argument("--rows", type=int, help="rows drawn from the corpus")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change one field of the setting, e.g. stage1_epochs=0 or teacher_learning_rate=3e-4 "
+                             f"(fields: {', '.join(f.name for f in dataclasses.fields(Setting))})")
     args = parser.parse_args()
     s = QUICK if args.quick else FULL
     s = dataclasses.replace(s, **{k: v for k, v in {"teacher": args.teacher, "rows": args.rows}.items() if v})
+    s = dataclasses.replace(s, **setting_changes(args.set, parser))
     with tempfile.TemporaryDirectory() as tmp:
         # Keep the benchmark's MLflow runs out of the working folder unless asked for.
         os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{Path(tmp) / 'mlflow.db'}")
