@@ -109,10 +109,10 @@ def models_dir() -> Path:
 def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = False, **overrides) -> Path:
     """The cached backbone folder for `name` with this config and corpus, built if missing.
     `corpus_dir` is a folder written by `build_corpus` (default: the zh-pretrain corpus)."""
+    import torch
+
     from nlpfactory.data.pretrain_corpus import corpus_fingerprint, load_corpus, read_corpus_dir
     from nlpfactory.pretrain import pretrain
-
-    import torch
 
     cfg = pretrain_config(name, gpu=torch.cuda.is_available(), **overrides)
     folder, texts, corpus_info = load_corpus() if corpus_dir is None else read_corpus_dir(corpus_dir)
