@@ -28,8 +28,15 @@ __all__ = ["Dataset", "Model", "stage_component"]
 # What a port's kind records as, in KFP's types.
 _RECORDED = {"metrics": "Metrics", "report": "Markdown", "confusion": "ClassificationMetrics"}
 _INPUT_KIND = {"metrics": "Metrics", "metrics_list": "list[Metrics]"}
-_NAMESPACE = {"Input": Input, "Output": Output, "Dataset": Dataset, "Model": Model, "Metrics": Metrics,
-              "Markdown": Markdown, "ClassificationMetrics": ClassificationMetrics}
+_NAMESPACE = {
+    "Input": Input,
+    "Output": Output,
+    "Dataset": Dataset,
+    "Model": Model,
+    "Metrics": Metrics,
+    "Markdown": Markdown,
+    "ClassificationMetrics": ClassificationMetrics,
+}
 
 
 def stage_component(name: str, returns: type | None = None, **folders: type):
@@ -56,7 +63,9 @@ def component_source(name: str, folders: dict[str, str], returns: type | None) -
     required, optional = [], []
     for port, spec in stage.INPUTS.items():
         kind = _INPUT_KIND.get(spec.kind) or folder_type(port)
-        (optional if spec.optional else required).append(f"{port}: Input[{kind}]" + (" = None" if spec.optional else ""))
+        (optional if spec.optional else required).append(
+            f"{port}: Input[{kind}]" + (" = None" if spec.optional else "")
+        )
     required += [f"{port}: Output[{folder_type(port)}]" for port in stage.OUTPUTS]
     required += [f"{port}: Output[{_RECORDED[spec.kind]}]" for port, spec in stage.RECORDS.items()]
     values, types = defaults(stage.Config), field_types(stage.Config)
@@ -71,9 +80,7 @@ def component_source(name: str, folders: dict[str, str], returns: type | None) -
     call = f'run_component("{name}", locals())'
     body = f"return {call}.value" if returns else call
     arrow = f" -> {returns.__name__}" if returns else ""
-    return (f"def {name}(\n{params}){arrow}:\n"
-            "    from nlpfactory.components.stage import run_component\n\n"
-            f"    {body}\n")
+    return f"def {name}(\n{params}){arrow}:\n    from nlpfactory.components.stage import run_component\n\n    {body}\n"
 
 
 def _plain(annotation) -> str:
