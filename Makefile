@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
-# torch is installed first and pinned, so that no other requirement drags in a newer build.
+# torch is pinned in the one install of the project and its extras (a single resolve), so that
+# no other requirement drags in a newer build; given TORCH_INDEX, it is installed from there first.
 # On Linux, PyPI's torch is the multi-GB CUDA build; for the CPU build elsewhere run
 # `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`. (CI machines carry the CPU
 # wheel of 2.13.0 locally, which pip takes.)
@@ -11,6 +12,8 @@ TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 # Every install pins to constraints.txt (what CI tested); `make constraints` resolves afresh.
 CONSTRAINTS ?= -c constraints.txt
+# The extras installed with the project (CI adds browser, for the studio's page test).
+EXTRAS ?= dev
 
 .PHONY: setup constraints studio-assets test test-fast test-slow demo specs pipelines engine base-image image image-gpu bench lint clean
 
@@ -27,8 +30,8 @@ pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[dev]"
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q "$(TORCH)" --index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q "$(TORCH)" $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
@@ -37,9 +40,10 @@ constraints:
 	$(PY) .ci/constraints.py > constraints.txt
 
 # Tests run on every core (pytest-xdist; each test keeps to one thread, see tests/conftest.py).
-# --dist loadfile keeps a file's tests on one worker, so module fixtures are built once.
+# --dist loadfile keeps a file's tests on one worker, so module fixtures are built once; the
+# order files are handed out in is tests/conftest.py's (longest first), not xdist's.
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PYTEST)
