@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 IMAGE  ?= ghcr.io/nlpfactory/nlpfactory:0.1.0
-# torch is pinned in the one install of the project and its extras (a single resolve), so that
-# no other requirement drags in a newer build; given TORCH_INDEX, it is installed from there first.
+# torch is installed first and pinned, so that no other requirement drags in a newer build.
 # On Linux, PyPI's torch is the multi-GB CUDA build; for the CPU build elsewhere run
 # `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`. (CI machines carry the CPU
 # wheel of 2.13.0 locally, which pip takes.)
@@ -30,8 +29,8 @@ pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(if $(TORCH_INDEX),$(PY) -m pip install -q "$(TORCH)" --index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q "$(TORCH)" $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
