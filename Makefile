@@ -11,6 +11,8 @@ TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 # Every install pins to constraints.txt (what CI tested); `make constraints` resolves afresh.
 CONSTRAINTS ?= -c constraints.txt
+# The extras installed with the project (CI adds browser, for the studio's page test).
+EXTRAS ?= dev
 
 .PHONY: setup constraints studio-assets test test-fast test-slow demo specs pipelines engine base-image image image-gpu bench lint clean
 
@@ -28,7 +30,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[dev]"
+	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
@@ -37,9 +39,10 @@ constraints:
 	$(PY) .ci/constraints.py > constraints.txt
 
 # Tests run on every core (pytest-xdist; each test keeps to one thread, see tests/conftest.py).
-# --dist loadfile keeps a file's tests on one worker, so module fixtures are built once.
+# --dist loadfile keeps a file's tests on one worker, so module fixtures are built once; the
+# order files are handed out in is tests/conftest.py's (longest first), not xdist's.
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PYTEST)

@@ -1,36 +1,3 @@
-from kfp import dsl
-from kfp.dsl import Dataset, Input, Metrics, Model, Output
+from nlpfactory.components.build import Dataset, Model, stage_component
 
-from nlpfactory.components.form import form
-from nlpfactory.components.image import IMAGE
-from nlpfactory.stages import meta_teacher as stage
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-@form(stage)
-def meta_teacher(
-    dataset: Input[Dataset],
-    meta_teacher: Output[Model],
-    metrics: Output[Metrics],
-    model: str = "auto",
-    vocab_size: int = 8000,
-    prototype: str = "class",
-    domain_loss_weight: float = 0.5,
-    domain_dropout: float = 0.1,
-    metric: str = "accuracy",
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 0.0003,
-    weight_decay: float = 0.01,
-    warmup_ratio: float = 0.1,
-    grad_accum_steps: int = 1,
-    max_grad_norm: float = 1.0,
-    max_length: int = 128,
-    early_stopping_patience: int = 2,
-    checkpoint_every_steps: int = 200,
-    seed: int = 42,
-    precision: str = "auto",
-):
-    from nlpfactory.components.stage import run_component
-
-    run_component("meta_teacher", locals())
+meta_teacher = stage_component("meta_teacher", dataset=Dataset, meta_teacher=Model)

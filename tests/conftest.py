@@ -49,3 +49,31 @@ def tiny_dataset(tmp_path):
     from helpers import write_tiny_dataset
 
     return write_tiny_dataset(tmp_path / "data", n=120)
+
+
+# xdist (--dist loadfile) hands files out in the order of the collection, so a long file that
+# comes late runs alone at the end while the other worker idles. xdist's own reordering (most
+# tests first) put the single-test docker run near the end; it is turned off in the Makefile
+# (--no-loadscope-reorder) and done here instead: the longest files first (seconds measured by
+# `--durations`), then the rest with the most tests first, as xdist would.
+LONGEST_FIRST = [
+    "tests/docker/test_docker_runner.py",
+    "tests/pipelines/studio/test_studio_api.py",
+    "tests/pipelines/test_ner_pipeline.py",
+    "tests/lib/test_distributed.py",
+    "tests/lib/test_pytorchjob.py",
+    "tests/lib/data/test_pretrain_corpus.py",
+    "tests/pipelines/test_finetune_pipeline.py",
+    "tests/components/test_serving_components.py",
+    "tests/lib/test_tracking.py",
+    "tests/lib/serving/test_pyfunc_fresh_venv.py",
+]
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected: count what runs
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    files = [item.nodeid.partition("::")[0] for item in items]
+    count = {path: files.count(path) for path in set(files)}
+    order = {id(item): (rank.get(path, len(rank)), -count[path]) for item, path in zip(items, files)}
+    items.sort(key=lambda item: order[id(item)])

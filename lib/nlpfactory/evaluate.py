@@ -72,11 +72,17 @@ def markdown_report(name: str, split: str, overall: dict, per_domain: dict, labe
         lines += ["", "| domain | examples | accuracy | macro-F1 |", "|---|---|---|---|"]
         for domain, m in per_domain.items():
             lines.append(f"| {domain} | {m['examples']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |")
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):", "",
-              "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    for label, row in zip(labels, overall["confusion_matrix"]):
-        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", *confusion_table("Confusion matrix", labels, overall["confusion_matrix"])]
     return "\n".join(lines) + "\n"
+
+
+def confusion_table(title: str, labels: list[str], matrix) -> list[str]:
+    """A confusion matrix as Markdown lines, under `title`: rows true, columns predicted."""
+    lines = [f"{title} (rows: true, columns: predicted):", "",
+             "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for label, row in zip(labels, matrix, strict=True):
+        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+    return lines
 
 
 def majority_rate(metrics: dict) -> float:

@@ -15,7 +15,8 @@ import pytest
 
 from nlpfactory.image import engine_available
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The runs track to MLflow: a store already migrated (mlflow_store).
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.usefixtures("mlflow_store")]
 
 WHY_NOT = engine_available()
 if WHY_NOT:

@@ -6,6 +6,8 @@ import pytest
 
 from nlpfactory.pipelines.cli import main
 
+pytestmark = pytest.mark.usefixtures("mlflow_store")  # these runs track to MLflow: a store already migrated
+
 
 @pytest.mark.slow
 def test_finetune_pipeline_tags_a_conll_file(tmp_path, monkeypatch, capsys):

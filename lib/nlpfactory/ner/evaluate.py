@@ -31,6 +31,8 @@ def score_tagger(predictor, frame, tag_names: list[str], name: str, split: str):
 
 
 def markdown_report(name: str, split: str, m: dict, tag_names: list[str]) -> str:
+    from nlpfactory.evaluate import confusion_table
+
     lines = [f"# Evaluation of {name} on the {split} split", "",
              f"{m['examples']} sentences · entity F1 **{m['entity_f1']:.4f}** (precision "
              f"{m['entity_precision']:.4f}, recall {m['entity_recall']:.4f}; exact span and type) · "
@@ -42,8 +44,5 @@ def markdown_report(name: str, split: str, m: dict, tag_names: list[str]) -> str
     lines += ["", "Most frequent errors (an entity counted once, by how it went wrong):", "",
               "| error | count |", "|---|---|"]
     lines += [f"| {what} | {n} |" for what, n in m["confusions"]] or ["| none | 0 |"]
-    lines += ["", "Tag confusion matrix (rows: true, columns: predicted):", "",
-              "| | " + " | ".join(tag_names) + " |", "|---" * (len(tag_names) + 1) + "|"]
-    for tag, row in zip(tag_names, np.asarray(m["confusion_matrix"]).tolist(), strict=True):
-        lines.append(f"| **{tag}** | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", *confusion_table("Tag confusion matrix", tag_names, np.asarray(m["confusion_matrix"]).tolist())]
     return "\n".join(lines) + "\n"

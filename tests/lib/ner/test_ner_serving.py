@@ -68,6 +68,7 @@ def test_v2_infer_answers_a_taggers_tags_and_spans(tagger):
     assert wrong.status_code == 400 and "tags and entities" in wrong.json()["error"]
 
 
+@pytest.mark.usefixtures("mlflow_store")  # registers in MLflow: a store already migrated
 def test_the_registered_pyfunc_answers_tags_and_spans_without_torch(tagger, tmp_path):
     import subprocess
     import sys

@@ -93,6 +93,7 @@ def wait_for_end(client, run_id, timeout=900):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mlflow_store")  # the run tracks to MLflow: a store already migrated
 def test_a_failing_node_is_shown_failed_with_its_log(client, finetune_graph, tmp_path):
     run_id = client.post("/api/runs", json={"graph": finetune_graph(tmp_path / "missing.tsv")}).json()["id"]
     run = wait_for_end(client, run_id)
@@ -103,6 +104,7 @@ def test_a_failing_node_is_shown_failed_with_its_log(client, finetune_graph, tmp
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mlflow_store")  # the run tracks to MLflow: a store already migrated
 def test_a_stopped_run_ends_failed(client, finetune_graph, tmp_path):
     from helpers import sentiment_frame
 
@@ -115,6 +117,7 @@ def test_a_stopped_run_ends_failed(client, finetune_graph, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mlflow_store")  # the run tracks to MLflow: a store already migrated
 def test_a_local_run_shows_results_and_its_model_can_be_tried(client, finetune_graph, tmp_path):
     from helpers import sentiment_frame
 
