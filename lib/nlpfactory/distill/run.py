@@ -89,7 +89,8 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         teacher, tokenizer, teacher_card = load_teacher(teacher_dir, cfg.method, info, lambda: train["text"].tolist())
         freeze(teacher).to(device_for())
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
-        student = build_student(cfg.student, cfg.student_init, classifier, info.labels, cfg.seed)
+        student = build_student(cfg.student, cfg.student_init, classifier, info.labels, cfg.seed,
+                                teacher_vocab=tokenizer.get_vocab())
         attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)

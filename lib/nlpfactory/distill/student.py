@@ -46,9 +46,14 @@ def from_teacher_layers(teacher, layers: list[int]):
     return student
 
 
-def pretrained_student(teacher, labels: list[str], seed: int, per_token: bool = False):
-    """The cached zh-tiny backbone as a classifier, when it reads the teacher's tokens (the
-    backbones built here share one vocabulary); else None."""
+def pretrained_student(teacher, labels: list[str], seed: int, per_token: bool = False, teacher_vocab: dict | None = None):
+    """The cached zh-tiny backbone as a classifier that reads the teacher's tokens, else None.
+
+    Backbones pretrained on different corpora learn different WordPiece vocabularies of the
+    same size (the cached zh-small and zh-tiny share 7,964 of 8,000 tokens, but only 5,930 at
+    the same id), so equal sizes do not mean equal tokens: the student's embedding rows are
+    put at the teacher's ids by token string, and the few teacher tokens the backbone lacks
+    start from the backbone's initializer."""
     from nlpfactory.backbones import resolve
     from nlpfactory.models.load import load_model
 
@@ -57,21 +62,44 @@ def pretrained_student(teacher, labels: list[str], seed: int, per_token: bool = 
         return None
     head = "token_classification" if per_token else "classification"
     model, tokenizer, _ = load_model(folder, head, num_labels=len(labels), seed=seed)
-    if model.config.vocab_size != teacher.config.vocab_size:
-        log.warning("the cached student backbone %s has another vocabulary than the teacher (%d against %d "
-                    "tokens), so the student starts from the tiny preset with random weights",
-                    folder, model.config.vocab_size, teacher.config.vocab_size)
+    if teacher_vocab is None:  # nothing to compare but the sizes
+        teacher_vocab = tokenizer.get_vocab() if model.config.vocab_size == teacher.config.vocab_size else {}
+    if teacher_vocab == tokenizer.get_vocab():
+        return model
+    shared = set(teacher_vocab) & set(tokenizer.get_vocab())
+    if len(shared) < MIN_SHARED_VOCABULARY * max(len(teacher_vocab), 1):
+        log.warning("the cached student backbone %s shares %d of the teacher's %d tokens, so the student starts "
+                    "from the tiny preset with random weights", folder, len(shared), len(teacher_vocab))
         return None
+    remap_vocabulary(model, tokenizer.get_vocab(), teacher_vocab, seed)
+    log.info("student backbone %s: embeddings moved to the teacher's token ids (%d of %d tokens shared)",
+             folder, len(shared), len(teacher_vocab))
     return model
 
 
+MIN_SHARED_VOCABULARY = 0.9  # below this the backbone's embeddings are mostly unused, so it is not worth starting from
+
+
+def remap_vocabulary(model, own: dict[str, int], wanted: dict[str, int], seed: int) -> None:
+    """Rebuild the word embeddings so that row `wanted[token]` holds the model's row `own[token]`."""
+    old = model.get_input_embeddings().weight.detach().clone()
+    model.resize_token_embeddings(max(wanted.values()) + 1)
+    rows = model.get_input_embeddings().weight
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        rows.copy_(torch.randn(rows.shape, generator=generator) * model.config.initializer_range)
+        for token, index in wanted.items():
+            if token in own:
+                rows[index] = old[own[token]]
+
+
 def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42,
-                  per_token: bool = False):
+                  per_token: bool = False, teacher_vocab: dict | None = None):
     """A sequence classifier (a token classifier when `per_token`) over `labels` that reads the
-    teacher's tokens."""
+    teacher's tokens (`teacher_vocab`: the teacher tokenizer's vocabulary, token -> id)."""
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    pretrained = pretrained_student(teacher, labels, seed, per_token) if student == "auto" and \
+    pretrained = pretrained_student(teacher, labels, seed, per_token, teacher_vocab) if student == "auto" and \
         not student_init.startswith("teacher_layers:") else None
     if student == "auto":
         student = "tiny"

@@ -68,7 +68,8 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
     with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task="distill") as run:
         teacher, tokenizer, _ = load_model(str(teacher_dir), "token_classification")
         freeze(teacher).to(device_for())
-        student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True)
+        student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True,
+                                teacher_vocab=tokenizer.get_vocab())
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
         if not cfg.student_init.startswith("teacher_layers:"):  # those students keep the teacher's head
             start_from_tag_prior(student, rows, len(tag_names))
