@@ -55,6 +55,10 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
                        tracker: Tracker = NO_TRACKING) -> MetaTeacherResult:
     """Train the meta-teacher on every domain of the Dataset and write its Model folder."""
     info = read_info(dataset_dir)
+    if info.task == "sequence_labeling":
+        from nlpfactory.ner.metakd import train_tagger_meta_teacher
+
+        return train_tagger_meta_teacher(cfg, dataset_dir, output_dir, tracker=tracker)
     train, dev = train_and_dev(dataset_dir)
     where = str(Path(dataset_dir) / "train.parquet")
     domains = list(info.domains) or (sorted(train["domain"].unique()) if "domain" in train else [])
@@ -156,7 +160,8 @@ def load_meta_teacher(folder: str | Path):
         raise InputError(f"MetaKD needs a meta-teacher, and this Model is a {card.get('kind')!r}",
                          file=str(Path(folder) / "nlpfactory.json"), column="kind",
                          fix="train the teacher with the meta_teacher stage, or use method=vanilla")
-    classifier, tokenizer, _ = load_model(str(folder))
+    head = "token_classification" if card.get("task") == "sequence_labeling" else "classification"
+    classifier, tokenizer, _ = load_model(str(folder), head)
     spec = card["domain_branch"]
     branch = DomainBranch(spec["hidden_size"], len(spec["domains"]), spec.get("dropout", 0.1))
     branch.load_state_dict(load_file(str(Path(folder) / spec["file"])))

@@ -9,6 +9,13 @@ The same `WithDomainBranch` module serves the meta-teacher and the student: a se
 classifier plus a domain branch on its last layer, r = W_r·(E_dom[k] + meanpool(H^L)) + b,
 g = W_d·dropout(tanh(r)).
 
+Taggers (rows with `tag_ids`): MetaKD is defined per sentence; for tags it is carried to the
+tokens, each labelled token standing where the paper has a sample. A token's prototype score
+t_ij and domain-expertise weight λ_ij are its own (prototypes per domain and tag, built from
+token states; see ner/metakd.py), the task loss and the stage-2 soft loss are weighted per
+token, and what only a sentence has (the domain branch's loss, the stage-1 layer and feature
+losses) takes the mean of its labelled tokens' weights.
+
 Approximation, stated: the paper writes the task head as W_c·ReLU(pooler([CLS])). We keep
 BERT's own classification head (W_c·dropout(pooler([CLS])), no ReLU) so the meta-teacher
 and its students load with AutoModelForSequenceClassification as they are.
@@ -32,6 +39,7 @@ from nlpfactory.distill.features import (
     run_with_internals,
 )
 from nlpfactory.distill.losses import LOSSES, feature_mse, hard_cross_entropy, weighted_mean
+from nlpfactory.ner.align import IGNORE
 from nlpfactory.train.loop import FitResult, fit
 
 
@@ -83,9 +91,20 @@ def meta_teacher_loss(model: WithDomainBranch, batch: dict, domain_loss_weight: 
     if domain_mix is None:
         domain_mix = torch.ones(domain_logits.shape[-1])
     corrupted = corrupted_domains(len(batch["domain_ids"]), domain_mix.float()).to(domain_logits.device)
-    per_sample = hard_cross_entropy(inside.logits, batch["labels"], reduction="none") + \
-        domain_loss_weight * F.cross_entropy(domain_logits.float(), corrupted, reduction="none")
+    domain_loss = domain_loss_weight * F.cross_entropy(domain_logits.float(), corrupted, reduction="none")
+    if "tag_ids" in batch:  # Σ_ij t_ij·CE(z_ij, y_ij) / #tokens + mean_i t̄_i·γ1·CE(g_i, corrupted k_i)
+        labelled = batch["tag_ids"] != IGNORE
+        scores = batch["token_prototype_scores"]
+        tags = hard_cross_entropy(inside.logits[labelled], batch["tag_ids"][labelled], reduction="none")
+        return weighted_mean(tags, scores[labelled]) + weighted_mean(domain_loss, sentence_mean(scores, labelled))
+    per_sample = hard_cross_entropy(inside.logits, batch["labels"], reduction="none") + domain_loss
     return weighted_mean(per_sample, batch["prototype_scores"])
+
+
+def sentence_mean(per_token: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """Each row's mean of a per-token value over its labelled tokens (0 for a row with none)."""
+    keep = labelled.to(per_token.dtype)
+    return (per_token * keep).sum(1) / keep.sum(1).clamp(min=1)
 
 
 def domain_expertise_weight(prototype_scores: torch.Tensor, gold_probability: torch.Tensor) -> torch.Tensor:
@@ -105,9 +124,16 @@ class MetaStudent(nn.Module):
 
 @torch.no_grad()
 def teacher_view(teacher: WithDomainBranch, batch: dict):
-    """The frozen meta-teacher's outputs and each sample's domain-expertise weight."""
+    """The frozen meta-teacher's outputs and each sample's domain-expertise weight (for a
+    tagger, each token's: [rows, tokens], 0 where a token has no tag)."""
     inside, features, _ = teacher(batch)
-    gold = F.softmax(inside.logits.float(), -1).gather(1, batch["labels"][:, None]).squeeze(1)
+    probabilities = F.softmax(inside.logits.float(), -1)
+    if "tag_ids" in batch:
+        labelled = batch["tag_ids"] != IGNORE
+        gold = probabilities.gather(2, batch["tag_ids"].clamp(min=0)[..., None]).squeeze(-1)
+        weights = domain_expertise_weight(batch["token_prototype_scores"], gold)
+        return inside, features, weights * labelled.to(weights.dtype)
+    gold = probabilities.gather(1, batch["labels"][:, None]).squeeze(1)
     return inside, features, domain_expertise_weight(batch["prototype_scores"], gold)
 
 
@@ -115,6 +141,8 @@ def stage1_loss(model: MetaStudent, teacher: WithDomainBranch, batch: dict, laye
                 feature_loss_weight: float = 0.5) -> torch.Tensor:
     """L_1 = mean_i λ_i·(Σ_m hidden MSE_i + Σ_m attention MSE_i + γ2·MSE_i(W_h r^S, r^T))."""
     t_inside, t_features, weights = teacher_view(teacher, batch)
+    if "tag_ids" in batch:
+        weights = sentence_mean(weights, batch["tag_ids"] != IGNORE)
     s_inside, s_features, _ = model.student(batch)
     per_sample = intermediate_loss(model.student.classifier, s_inside, teacher.classifier, t_inside,
                                    layer_pairs, model.projection)
@@ -127,19 +155,24 @@ def stage2_loss(student, teacher: WithDomainBranch, batch: dict, temperature: fl
     """L_2 = mean_i w_i·T²·KL(teacher ‖ student) (+ weight·CE on the true labels); w_i = λ_i
     with weight_prediction, else 1. `student` is the student's classifier alone."""
     t_inside, _, weights = teacher_view(teacher, batch)
-    logits = student(**encoder_inputs(batch)).logits
-    soft = LOSSES[soft_loss](logits, t_inside.logits, temperature, reduction="none")
+    logits, teacher_logits, labels = student(**encoder_inputs(batch)).logits, t_inside.logits, batch.get("labels")
+    if "tag_ids" in batch:  # the labelled tokens are the samples
+        labelled = batch["tag_ids"] != IGNORE
+        logits, teacher_logits, weights, labels = (logits[labelled], teacher_logits[labelled], weights[labelled],
+                                                   batch["tag_ids"][labelled])
+    soft = LOSSES[soft_loss](logits, teacher_logits, temperature, reduction="none")
     loss = weighted_mean(soft, weights if weight_prediction else torch.ones_like(soft))
     if hard_label_weight:
-        loss = loss + hard_label_weight * hard_cross_entropy(logits, batch["labels"])
+        loss = loss + hard_label_weight * hard_cross_entropy(logits, labels)
     return loss
 
 
 def meta_distill(cfg: DistillConfig, teacher: WithDomainBranch, student: nn.Module, rows: list[dict], *,
                  checkpoint_dirs: tuple[str | Path, str | Path], evaluate: Callable | None = None,
                  on_metrics: Callable | None = None, pad_id: int = 0) -> dict[str, FitResult]:
-    """Train `student` (a sequence classifier) in place; rows carry labels, domain_ids and
-    prototype_scores. Returns the training record of each stage that ran."""
+    """Train `student` (a sequence classifier, or a token classifier) in place; rows carry
+    labels, domain_ids and prototype_scores (a tagger's: tag_ids, domain_ids and
+    token_prototype_scores). Returns the training record of each stage that ran."""
     teacher_width = teacher.classifier.config.hidden_size
     student_width = student.config.hidden_size
     domains = teacher.branch.domain_embedding.num_embeddings

@@ -4,8 +4,7 @@ distribution at every labelled token (the first sub-token of each word; padding,
 
 The student reads the teacher's tokens (a preset built with the teacher's vocabulary, or
 the teacher's own layers), so the teacher is run on the same batch and no soft labels need
-storing. Per-domain MetaKD is not offered for tagging: the meta-teacher and its prototype
-scores are sentence-level (see the report of issue #13).
+storing. Per-domain MetaKD for taggers is in ner/metakd.py.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from nlpfactory.config import to_dict
-from nlpfactory.data.dataset import has_split, load_split, read_info
+from nlpfactory.data.dataset import read_info, train_and_dev
 from nlpfactory.distill.losses import kl_divergence
+from nlpfactory.distill.rows import domain_rows
 from nlpfactory.distill.student import build_student
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
@@ -50,16 +50,19 @@ def token_kd_loss(student_logits, teacher_logits, tag_ids, temperature: float, a
 
 def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
                    tracker: Tracker = NO_TRACKING):
-    """The distill stage for a sequence-labeling Dataset (cfg is a DistillConfig; vanilla only)."""
+    """The distill stage for a sequence-labeling Dataset (cfg is a DistillConfig), on
+    `cfg.domain`'s sentences when it names one."""
     from nlpfactory.distill.run import DistillResult, freeze
 
-    if cfg.method != "vanilla":
-        raise InputError(f"method {cfg.method!r} is not available for sequence labeling", column="method",
-                         fix="use method=vanilla (token-level KD)")
+    if cfg.method == "metakd":
+        from nlpfactory.ner.metakd import meta_distill_tagger
+
+        return meta_distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
     info = read_info(dataset_dir)
     tag_names = list(info.labels)
-    train = load_split(dataset_dir, "train")
-    dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
+    train, dev = train_and_dev(dataset_dir)
+    train = domain_rows(train, cfg.domain, dataset_dir, "train")
+    dev = domain_rows(dev, cfg.domain, dataset_dir, "dev") if dev is not None else None
     teacher_card = read_card(teacher_dir)
     if teacher_card.get("kind") != "tagger" or list(teacher_card["labels"]) != tag_names:
         raise InputError(f"the teacher is a {teacher_card.get('kind')} over {teacher_card.get('labels')}, the "

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 # Fields with one value per token (sequence labeling), padded to the batch width with these.
-PER_TOKEN_PADDING = {"tag_ids": -100, "teacher_token_logits": 0.0}
+PER_TOKEN_PADDING = {"tag_ids": -100, "teacher_token_logits": 0.0, "token_prototype_scores": 0.0}
 
 
 def encode(tokenizer, texts: Sequence[str], texts_b: Sequence[str] | None = None,
