@@ -38,10 +38,11 @@ def prepare_tagged(cfg, output_dir: str | Path, *, inputs=(), overwrite: bool = 
     types = list(cfg.labels) or None
     splits, source = tagged_splits(cfg, types)
     found = entity_types([t for f in splits.values() for tags in f["tags"] for t in tags])
-    info = DatasetInfo(task=TASK, labels=tag_names(types or sorted(found)), source=source,
+    columns = ["text", "tags"] + (["domain"] if all("domain" in f for f in splits.values()) else [])
+    domains = sorted({d for f in splits.values() for d in f["domain"]}) if "domain" in columns else []
+    info = DatasetInfo(task=TASK, labels=tag_names(types or sorted(found)), source=source, domains=domains,
                        schema="text:str:1,tags:str:1", text_columns=["text"])
-    write_dataset(output_dir, {k: v[["text", "tags"]] for k, v in splits.items()}, info,
-                  inputs=inputs, overwrite=overwrite)
+    write_dataset(output_dir, {k: v[columns] for k, v in splits.items()}, info, inputs=inputs, overwrite=overwrite)
     return info
 
 
@@ -94,7 +95,7 @@ def _read(cfg, name: str, types) -> tuple[pd.DataFrame, dict]:
                                  file=name, fix="list all of its types, e.g. PER,LOC,ORG, or leave --labels empty")
         return frame, source
     frame = read_tagged(path, format=cfg.format, text_col=cfg.text_col, tags_col=cfg.tags_col,
-                        types=types, schema=cfg.schema, encoding=cfg.encoding)
+                        types=types, schema=cfg.schema, encoding=cfg.encoding, domain_col=cfg.domain_col)
     return frame, {"file": str(path.resolve()), "format": cfg.format or "recognised", "sha256": datahub.sha256(path)}
 
 

@@ -49,8 +49,9 @@ def is_conll(path: str | Path, encoding: str = "utf-8") -> bool:
 
 def read_tagged(path: str | Path, *, format: str = "", text_col: str = "text", tags_col: str = "tags",
                 scheme: str = "", types: Sequence[str] | None = None, schema: str = "",
-                encoding: str = "utf-8") -> pd.DataFrame:
-    """Columns `text` and `tags` (a list of BIO tags, one per character)."""
+                encoding: str = "utf-8", domain_col: str = "") -> pd.DataFrame:
+    """Columns `text` and `tags` (a list of BIO tags, one per character), and `domain` when a
+    table names its domain column."""
     if format not in FORMATS:
         raise InputError(f"unknown format {format!r}", column="format",
                          fix="use conll, table, or leave it empty to recognise the shape")
@@ -58,10 +59,13 @@ def read_tagged(path: str | Path, *, format: str = "", text_col: str = "text", t
     if not path.is_file():
         raise InputError("the file does not exist", file=str(path), fix="check the path")
     if format == "conll" or (format == "" and is_conll(path, encoding)):
-        sentences = read_conll_sentences(path, encoding)
-    else:
-        sentences = _table_sentences(path, text_col, tags_col, schema, encoding)
-    return to_bio(sentences, str(path), scheme, types)
+        if domain_col:
+            raise InputError("CoNLL lines carry no domain column", file=str(path), column="domain_col",
+                             fix="give a table with text, tags and domain columns, or leave --domain-col empty")
+        return to_bio(read_conll_sentences(path, encoding), str(path), scheme, types)
+    sentences, domains = _table_sentences(path, text_col, tags_col, schema, encoding, domain_col)
+    frame = to_bio(sentences, str(path), scheme, types)
+    return frame.assign(domain=domains) if domain_col else frame
 
 
 def read_conll_sentences(path: Path, encoding: str = "utf-8") -> list[tuple[str, list[str], list[int]]]:
@@ -88,19 +92,26 @@ def read_conll_sentences(path: Path, encoding: str = "utf-8") -> list[tuple[str,
     return sentences
 
 
-def _table_sentences(path: Path, text_col: str, tags_col: str, schema: str,
-                     encoding: str) -> list[tuple[str, list[str], list[int]]]:
+def _table_sentences(path: Path, text_col: str, tags_col: str, schema: str, encoding: str,
+                     domain_col: str = "") -> tuple[list[tuple[str, list[str], list[int]]], list[str]]:
+    """The sentences, and each one's domain (empty without a domain column)."""
     table = open_table(path, encoding=encoding, schema=schema)
-    for column, option in ((text_col, "--text-col"), (tags_col, "--tags-col")):
+    wanted = ((text_col, "--text-col"), (tags_col, "--tags-col")) + (((domain_col, "--domain-col"),) if domain_col else ())
+    for column, option in wanted:
         if column not in table.columns:
             raise InputError(f"the file has no column {column!r} (its columns: {', '.join(map(str, table.columns))})",
                              file=str(path), column=column, fix=f"set {option} to one of its columns")
-    out = []
+    out, domains = [], []
     for number, record in table.rows:
         text = _cell(record.get(text_col))
         line = number if table.where == "line" else -number  # negative: a Parquet row number
         out.append((text, _cell(record.get(tags_col)).split(), [line] * max(len(text), 1)))
-    return out
+        if domain_col:
+            domains.append(_cell(record.get(domain_col)))
+            if not domains[-1]:
+                raise InputError("the row has no domain", file=str(path), **({"column": domain_col} | _where(line)),
+                                 fix="give every row a domain, or leave --domain-col empty")
+    return out, domains
 
 
 def _cell(value) -> str:

@@ -68,3 +68,23 @@ def test_people_daily_tags_become_entities_with_brackets_and_split_names():
 def test_two_brackets_side_by_side_are_two_entities():
     text, spans = pd98_entities(pd98_words("[中国/ns 银行/n]nt  [人民/n 日报/n]nt"))
     assert [text[a:b] for a, b, _ in spans] == ["中国银行", "人民日报"]
+
+
+def test_a_tagged_table_with_a_domain_column_prepares_a_multi_domain_dataset(tmp_path):
+    rows = "".join(f"{c}在京\tB-PER O B-LOC\t{'news' if i % 2 else 'forum'}\n" for i, c in enumerate("甲乙丙丁戊己庚辛壬癸"))
+    path = _write(tmp_path / "ner.tsv", "text\ttags\tsource\n" + rows)
+    info = prepare_dataset(PrepareConfig(data_source=str(path), task="sequence_labeling", domain_col="source",
+                                         dev_ratio=0.2, test_ratio=0.2), tmp_path / "ds")
+    assert info.domains == ["forum", "news"]
+    train = load_split(tmp_path / "ds", "train")
+    assert set(train.columns) == {"text", "tags", "domain"}
+    assert all(d == ("news" if "甲乙丙丁戊己庚辛壬癸".index(t[0]) % 2 else "forum") for t, d in zip(train["text"], train["domain"]))
+
+
+def test_a_tagged_row_without_its_domain_is_named(tmp_path):
+    path = _write(tmp_path / "ner.tsv", "text\ttags\tsource\n江北\tB-LOC I-LOC\tnews\n上海\tB-LOC I-LOC\t\n")
+    with pytest.raises(InputError, match="no domain") as err:
+        prepare_dataset(PrepareConfig(data_source=str(path), task="sequence_labeling", domain_col="source"),
+                        tmp_path / "ds")
+    assert "ner.tsv" in str(err.value) and "line 3" in str(err.value)
+    assert not (tmp_path / "ds").exists()
