@@ -29,7 +29,7 @@ NAME = "metakd"
       stage1_learning_rate="Peak learning rate of stage 1 (intermediate layers): 5e-4 suits a student trained from scratch; the paper uses 5e-5.",
       stage2_learning_rate="Peak learning rate of stage 2 (predictions): 5e-4 suits a student trained from scratch; the paper uses 3e-5.",
       seed="Random seed for the split and the training: the same seed gives the same models.")
-@with_data_options("data_source", "schema", "text_col", "label_col", "domain_col", "max_rows")
+@with_data_options("data_source", "schema", "text_col", "label_col", "domain_col", "task", "format", "max_rows")
 def metakd_pipeline(
     data: dict,
     domains: list = ["hotel", "laptop", "book"],  # noqa: B006 - KFP takes defaults from the signature
@@ -48,7 +48,8 @@ def metakd_pipeline(
     seed: int = 42,
 ):
     """MetaKD: one meta-teacher trained across domains, then one small student per domain,
-    distilled in parallel, and a per-domain table of what each student keeps."""
+    distilled in parallel, and a per-domain table of what each student keeps (accuracy, or
+    entity F1 for sequence labeling: a tagged table with a domain column)."""
     dataset = prepare_data(**data, domains=domains, other_domain="drop", seed=seed).outputs["dataset"]
     teacher_task = meta_teacher(dataset=dataset, model=teacher, epochs=teacher_epochs,
                                 learning_rate=teacher_learning_rate, prototype=prototype, batch_size=batch_size,

@@ -97,6 +97,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 def load_predictor(model_dir: str | Path, device: str = "auto") -> Predictor:
     card = read_card(model_dir)
     kind = card.get("kind", "classifier")
+    if kind == "metakd_teacher" and card.get("task") == "sequence_labeling":
+        kind = "tagger"  # a tagging meta-teacher answers tags like any tagger (its domain branch is not needed)
     if kind not in PREDICTORS:
         raise ValueError(
             f"{model_dir}: model kind {kind!r} cannot predict labels; known kinds: {', '.join(sorted(PREDICTORS))}"

@@ -115,13 +115,20 @@ def domain_table(cfg: DomainTableConfig, domains: list[str], teacher_scores: lis
     if not len(domains) == len(teacher_scores) == len(student_scores):
         raise ValueError(f"one score per domain needed: {len(domains)} domains, {len(teacher_scores)} teacher "
                          f"and {len(student_scores)} student scores")
-    rows = {d: {"teacher": float(t[cfg.metric]), "student": float(s[cfg.metric])}
+    metric = cfg.metric
+    if metric == "auto":  # a tagger's evaluation has entity F1 and no accuracy
+        metric = "entity_f1" if all("entity_f1" in m for m in teacher_scores + student_scores) else "accuracy"
+    missing = sorted({d for d, t, s in zip(domains, teacher_scores, student_scores) if metric not in t or metric not in s})
+    if missing:
+        raise InputError(f"the evaluations of {missing} have no {metric!r}", column="metric",
+                         fix="choose a score the evaluate stage wrote (accuracy or macro_f1 for classifiers, entity_f1 for taggers)")
+    rows = {d: {"teacher": float(t[metric]), "student": float(s[metric])}
             for d, t, s in zip(domains, teacher_scores, student_scores)}
     for row in rows.values():
         row["retained_percent"] = 100 * row["student"] / row["teacher"] if row["teacher"] else 0.0
     average = {k: sum(r[k] for r in rows.values()) / len(rows) for k in ("teacher", "student")}
     average["retained_percent"] = 100 * average["student"] / average["teacher"] if average["teacher"] else 0.0
-    lines = [f"# Per-domain {cfg.metric}: meta-teacher and MetaKD students", "",
+    lines = [f"# Per-domain {metric}: meta-teacher and MetaKD students", "",
              "| domain | teacher | student | retained |", "|---|---|---|---|"]
     lines += [f"| {d} | {r['teacher']:.4f} | {r['student']:.4f} | {r['retained_percent']:.1f}% |" for d, r in rows.items()]
     lines.append(f"| **average** | {average['teacher']:.4f} | {average['student']:.4f} | {average['retained_percent']:.1f}% |")

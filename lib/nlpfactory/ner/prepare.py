@@ -50,6 +50,7 @@ def tagged_splits(cfg, types=None) -> tuple[dict[str, pd.DataFrame], dict]:
     """Read, dedupe, sample and split as `prepare` does; also tells the pretraining corpus
     which sentences a default prepare holds out."""
     frame, source = _read(cfg, cfg.data_source, types)
+    frame = _keep_domains(frame, cfg)
     given = {split: _read(cfg, path, types) for split, path in
              (("dev", cfg.dev_file), ("test", cfg.test_file)) if path}
     if "split" in frame.columns:  # a corpus's own held-out file
@@ -97,6 +98,21 @@ def _read(cfg, name: str, types) -> tuple[pd.DataFrame, dict]:
     frame = read_tagged(path, format=cfg.format, text_col=cfg.text_col, tags_col=cfg.tags_col,
                         types=types, schema=cfg.schema, encoding=cfg.encoding, domain_col=cfg.domain_col)
     return frame, {"file": str(path.resolve()), "format": cfg.format or "recognised", "sha256": datahub.sha256(path)}
+
+
+def _keep_domains(frame: pd.DataFrame, cfg) -> pd.DataFrame:
+    """The sentences of `cfg.domains` (all when it is empty)."""
+    if not cfg.domains:
+        return frame
+    if "domain" not in frame:
+        raise InputError("--domains is set but the tagged data has no domain column", file=cfg.data_source,
+                         column="domains", fix="name a tagged table's domain column with --domain-col, or leave --domains empty")
+    unknown = sorted(set(cfg.domains) - set(frame["domain"]))
+    if unknown:
+        raise InputError(f"no sentences have the domain(s) {unknown} (the data has: "
+                         f"{', '.join(sorted(set(frame['domain'])))})", file=cfg.data_source, column="domains",
+                         fix="choose --domains from the domains the data has")
+    return frame[frame["domain"].isin(cfg.domains)].reset_index(drop=True)
 
 
 def drop_duplicate_sentences(frame: pd.DataFrame) -> pd.DataFrame:

@@ -33,3 +33,22 @@ def test_compare_reports_the_share_of_accuracy_parameters_and_size_the_student_k
     assert m["size_ratio"] == m["student_size_mb"] / m["teacher_size_mb"] < 1
     assert "| teacher | 0.9000 |" in result.report and "| student | 0.8100 |" in result.report
     assert "**90.0%**" in result.report
+
+
+def test_the_per_domain_table_shows_entity_f1_for_taggers_and_names_a_missing_score():
+    import pytest
+
+    from nlpfactory.distill.compare import domain_table
+    from nlpfactory.errors import InputError
+    from nlpfactory.stages.domain_table import DomainTableConfig
+
+    teacher = [{"entity_f1": 0.8, "token_accuracy": 0.97}, {"entity_f1": 0.6, "token_accuracy": 0.95}]
+    student = [{"entity_f1": 0.76, "token_accuracy": 0.96}, {"entity_f1": 0.6, "token_accuracy": 0.95}]
+    result, report = domain_table(DomainTableConfig(domains=["news", "forum"]), ["news", "forum"], teacher, student)
+    assert report.startswith("# Per-domain entity_f1")
+    assert result["domains"]["news"]["retained_percent"] == pytest.approx(95.0)
+    classifier = [{"accuracy": 0.9, "macro_f1": 0.8}]
+    assert domain_table(DomainTableConfig(domains=["hotel"]), ["hotel"], classifier, classifier)[0]["flat"][
+        "teacher_hotel"] == 0.9
+    with pytest.raises(InputError, match="have no 'accuracy'"):
+        domain_table(DomainTableConfig(domains=["news"], metric="accuracy"), ["news"], teacher[:1], student[:1])

@@ -43,6 +43,11 @@ def test_the_tagging_meta_teacher_learns_both_domains_and_scores_every_word(meta
         assert all(-1 <= v <= 1 for v in values)
     teacher, _, _ = load_meta_teacher(meta_teacher.model_dir)
     assert teacher.classifier.config.num_labels == 5 and teacher.branch.domain_embedding.num_embeddings == 2
+    from nlpfactory.predictor import load_predictor
+
+    test = pd.read_parquet(two_domains / "test.parquet")
+    predicted = load_predictor(meta_teacher.model_dir).predict_tags(test["text"].tolist()[:5])
+    assert [len(t) for t in predicted] == [len(t) for t in test["text"][:5]]
 
 
 def test_a_metakd_student_for_one_domain_finds_its_entities(meta_teacher, two_domains, tmp_path):
