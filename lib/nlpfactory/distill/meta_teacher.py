@@ -25,7 +25,7 @@ from nlpfactory.data.dataset import label_ids, read_info, train_and_dev
 from nlpfactory.distill.config import MetaTeacherConfig
 from nlpfactory.distill.metakd import DomainBranch, WithDomainBranch, meta_teacher_loss
 from nlpfactory.distill.prototypes import mean_token_states, prototype_scores
-from nlpfactory.distill.rows import attach, domain_ids
+from nlpfactory.distill.rows import attach, domain_ids, training_domains
 from nlpfactory.errors import InputError
 from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
@@ -61,10 +61,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         return train_tagger_meta_teacher(cfg, dataset_dir, output_dir, tracker=tracker)
     train, dev = train_and_dev(dataset_dir)
     where = str(Path(dataset_dir) / "train.parquet")
-    domains = list(info.domains) or (sorted(train["domain"].unique()) if "domain" in train else [])
-    if len(domains) < 2:
-        raise InputError(f"MetaKD learns across domains, and the training data has {len(domains)}",
-                         file=where, column="domain", fix="prepare data with at least two domains in a domain column")
+    domains = training_domains(info, train, dataset_dir)
 
     with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
         model_name = resolve(cfg.model)

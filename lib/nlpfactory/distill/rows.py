@@ -26,6 +26,16 @@ def domain_rows(frame: pd.DataFrame, domain: str, dataset_dir: str | Path, split
     return chosen
 
 
+def training_domains(info, train: pd.DataFrame, dataset_dir: str | Path) -> list[str]:
+    """The domains a meta-teacher learns across: the Dataset's, at least two."""
+    domains = list(info.domains) or (sorted(train["domain"].unique()) if "domain" in train else [])
+    if len(domains) < 2:
+        raise InputError(f"MetaKD learns across domains, and the training data has {len(domains)}",
+                         file=str(Path(dataset_dir) / "train.parquet"), column="domain",
+                         fix="prepare data with at least two domains in a domain column (--domain-col)")
+    return domains
+
+
 def domain_ids(frame: pd.DataFrame, domains: list[str], where: str) -> list[int]:
     """Each row's domain as an index into `domains`."""
     if "domain" not in frame:

@@ -26,7 +26,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import read_info, train_and_dev
 from nlpfactory.distill.prototypes import prototype_scores
-from nlpfactory.distill.rows import attach, domain_ids, domain_rows
+from nlpfactory.distill.rows import attach, domain_ids, domain_rows, training_domains
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, lineage
 from nlpfactory.ner import align
@@ -130,10 +130,7 @@ def train_tagger_meta_teacher(cfg, dataset_dir: str | Path, output_dir: str | Pa
     info = read_info(dataset_dir)
     train, dev = train_and_dev(dataset_dir)
     where = str(Path(dataset_dir) / "train.parquet")
-    domains = list(info.domains) or (sorted(train["domain"].unique()) if "domain" in train else [])
-    if len(domains) < 2:
-        raise InputError(f"MetaKD learns across domains, and the training data has {len(domains)}",
-                         file=where, column="domain", fix="prepare tagged data with at least two domains in a domain column")
+    domains = training_domains(info, train, dataset_dir)
     tag_names = list(info.labels)
     with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
         model_name = resolve(cfg.model)
