@@ -117,8 +117,11 @@ def main() -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=int, help="overrides the --quick or full setting")
     parser.add_argument("--teacher-lr", type=float, help="default 1e-3 from scratch, 5e-4 from a cached backbone")
     parser.add_argument("--student-lr", type=float, default=1e-3)
+    parser.add_argument("--student-epochs", type=int, help="the students' passes (default: --epochs)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", default="")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the Dataset and the models a stopped run of the same --work left (each is written whole or not at all)")
     args = parser.parse_args()
     settings = dict(train_rows=600, dev_rows=100, test_rows=300, epochs=3, max_length=64) if args.quick else \
         dict(train_rows=45000, dev_rows=2000, test_rows=4989, epochs=5, max_length=128)
@@ -128,7 +131,11 @@ def main() -> None:
     teacher_model, teacher_how = find_backbone(args.teacher, "zh-small", "small")
     student_model, student_how = find_backbone(args.student, "zh-tiny", "tiny")
     folder = Path(args.work or tempfile.mkdtemp(prefix="bench-ner-"))
-    dataset = data(folder, args)
+
+    def done(name: str) -> bool:
+        return args.reuse and (folder / name / "nlpfactory.json").is_file()
+
+    dataset = folder / "msra" if args.reuse and (folder / "msra" / "dataset.json").is_file() else data(folder, args)
     train, test = load_split(dataset, "train"), load_split(dataset, "test")
     texts, gold = test["text"].tolist(), [list(t) for t in test["tags"]]
     common = dict(epochs=args.epochs, batch_size=32, max_length=args.max_length, seed=args.seed,
@@ -136,16 +143,22 @@ def main() -> None:
     # The cached backbones are lightly pretrained (zh-small: MLM accuracy 4.5% after an hour on
     # a CPU), so they take rates nearer to from-scratch ones than BERT's 2e-5..5e-5.
     teacher_lr = args.teacher_lr or (1e-3 if teacher_model in ("tiny", "small", "base") else 5e-4)
+    students = common | {"epochs": args.student_epochs or args.epochs}
     seconds = {}
-    t0 = time.time()
-    finetune(FinetuneConfig(model=teacher_model, learning_rate=teacher_lr, **common), dataset, folder / "teacher")
-    seconds["teacher"], t0 = round(time.time() - t0, 1), time.time()
-    finetune(FinetuneConfig(model=student_model, learning_rate=args.student_lr, **common), dataset,
-             folder / "student-alone")
-    seconds["student-alone"], t0 = round(time.time() - t0, 1), time.time()
-    distill(DistillConfig(student="auto", learning_rate=args.student_lr, temperature=2.0, alpha=0.5, **common),
-            dataset, str(folder / "teacher"), folder / "student-kd")
-    seconds["student-kd"] = round(time.time() - t0, 1)
+    for name, train_it in (
+        ("teacher", lambda out: finetune(FinetuneConfig(model=teacher_model, learning_rate=teacher_lr, **common),
+                                         dataset, out)),
+        ("student-alone", lambda out: finetune(FinetuneConfig(model=student_model, learning_rate=args.student_lr,
+                                                              **students), dataset, out)),
+        ("student-kd", lambda out: distill(DistillConfig(student="auto", learning_rate=args.student_lr,
+                                                         temperature=2.0, alpha=0.5, **students),
+                                           dataset, str(folder / "teacher"), out))):
+        t0 = time.time()
+        if done(name):
+            seconds[name] = "reused"
+            continue
+        train_it(folder / name)
+        seconds[name] = round(time.time() - t0, 1)
 
     from nlpfactory.predictor import load_predictor
     from nlpfactory.serving.export import ExportConfig, export
@@ -171,7 +184,8 @@ def main() -> None:
                "kd_beats_student_alone": by["student-kd"]["entity_f1"] > by["student-alone"]["entity_f1"],
                "teacher": Path(teacher_model).name, "teacher_chosen": teacher_how, "teacher_lr": teacher_lr,
                "student": Path(student_model).name, "student_lr": args.student_lr, "train_seconds": seconds,
-               "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick},
+               "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick,
+                                                                       "student_epochs": students["epochs"]},
                "threads": os.environ.get("OMP_NUM_THREADS", "default")}
     print_table(rows, ["model", "entity_f1", "precision", "recall", "f1_PER", "f1_LOC", "f1_ORG", "token_acc",
                        "parameters", "eager_sent_s", "int8_onnx_sent_s"])
