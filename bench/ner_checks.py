@@ -64,7 +64,7 @@ def main() -> None:
         ner_train.start_from_tag_prior = lambda *a, **k: None  # the head keeps its 0 bias: a uniform start
         try:
             alone = finetune(FinetuneConfig(model=find_backbone("auto", "zh-tiny", "tiny")[0], learning_rate=summary["student_lr"],
-                                            epochs=settings["epochs"], batch_size=32, max_length=settings["max_length"],
+                                            epochs=settings.get("student_epochs", settings["epochs"]), batch_size=32, max_length=settings["max_length"],
                                             seed=42, checkpoint_every_steps=0, early_stopping_patience=0),
                              folder / "msra", folder / "student-alone-no-prior")
         finally:
