@@ -10,6 +10,7 @@ that every stage accepts as its `model`: a classifier loads it with a fresh head
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import random
@@ -251,7 +252,11 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
     deadline = stage_started + 60 * cfg.time_budget_minutes if cfg.time_budget_minutes else None
     texts = list(texts) if texts is not None else pretraining_texts(cfg, dataset_dirs)
     train_texts, eval_texts, eval_on = _split_eval(cfg, texts)
-    checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg), *dataset_dirs)
+    # Keyed by the text too: a checkpoint (and the vocabulary pinned in it) of the same options
+    # on another corpus must not be resumed. It was, so zh-small and zh-tiny, built on the same
+    # corpus, had vocabularies from different corpora (a quarter of their ids disagreed).
+    text_digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg) | {"text": text_digest}, *dataset_dirs)
     with tracker.stage_run("pretrain", to_dict(cfg)) as run:
         model, tokenizer, origin = start_model(cfg, train_texts, checkpoint_dir / "tokenizer")
         model.to(device_for())

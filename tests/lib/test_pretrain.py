@@ -17,6 +17,7 @@ from nlpfactory.pretrain import (
     pretraining_texts,
     word_rows,
 )
+from nlpfactory.train.checkpoint import checkpoint_dir_for
 
 REVIEWS = [
     "酒店服务非常周到，房间干净", "房间太小了，隔音很差", "早餐丰富，前台态度热情",
@@ -95,3 +96,24 @@ def test_pretraining_lowers_the_mlm_loss_and_loads_as_mlm_and_as_classifier(data
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="mask_ratio"):
         PretrainConfig(mask_ratio=0)
+
+
+def test_a_checkpoint_of_the_same_options_on_other_text_is_not_resumed(tmp_path, monkeypatch):
+    # A killed run leaves its checkpoint (and the vocabulary pinned in it) in a folder keyed by
+    # the options; the same options on other text must get another folder.
+    import nlpfactory.pretrain as module
+
+    folders = []
+
+    def recording(*args):
+        folders.append(checkpoint_dir_for(*args))
+        return folders[-1]
+
+    monkeypatch.setenv("NLPFACTORY_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setattr(module, "checkpoint_dir_for", recording)
+    cfg = PretrainConfig(model="tiny", vocab_size=300, max_steps=1, batch_size=4, eval_rows=0,
+                         checkpoint_every_steps=0, seed=1)
+    pretrain(cfg, tmp_path / "a", texts=REVIEWS)
+    pretrain(cfg, tmp_path / "b", texts=["今天天气晴朗适合出门散步", "明天下雨记得带伞出门"] * 4)
+    pretrain(cfg, tmp_path / "c", texts=REVIEWS)
+    assert folders[0] != folders[1] and folders[0] == folders[2]
