@@ -40,6 +40,8 @@ def distill_pipeline(
     batch_size: int = 32,
     max_length: int = 128,
     seed: int = 42,
+    nproc_per_node: int = 1,
+    nodes: int = 1,
     register_name: str = "",
 ) -> str:
     """Fine-tune a teacher, distill a small student from it with vanilla KD (token-level for
@@ -47,12 +49,13 @@ def distill_pipeline(
     size on disk and latency per sample, and export the student."""
     dataset = prepare_data(**data, seed=seed).outputs["dataset"]
     trained = finetune(dataset=dataset, model=teacher, epochs=teacher_epochs, learning_rate=teacher_learning_rate,
-                       batch_size=batch_size, max_length=max_length, seed=seed)
+                       batch_size=batch_size, max_length=max_length, seed=seed,
+                       nproc_per_node=nproc_per_node, nodes=nodes)
     teacher_model = trained.outputs["trained_model"]
     distilled = distill(dataset=dataset, teacher=teacher_model, method="vanilla", student=student,
                         student_init=student_init, epochs=epochs, learning_rate=learning_rate,
                         temperature=temperature, alpha=alpha, batch_size=batch_size, max_length=max_length,
-                        seed=seed)
+                        seed=seed, nproc_per_node=nproc_per_node, nodes=nodes)
     student_model = distilled.outputs["student_model"]
     evaluate_and_compare(teacher_model, student_model, dataset)
     exported = export(model=student_model, dataset=dataset, register_name=register_name)

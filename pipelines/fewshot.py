@@ -40,6 +40,8 @@ def fewshot_pipeline(
     prompt_learning_rate: float = 5e-4,
     max_length: int = 128,
     seed: int = 42,
+    nproc_per_node: int = 1,
+    nodes: int = 1,
 ):
     """Prepare a dataset, optionally pretrain the backbone on its text, prompt-tune it on K
     labelled rows per class, and evaluate it on the test split."""
@@ -47,11 +49,12 @@ def fewshot_pipeline(
     options = dict(dataset=prepared.outputs["dataset"], model=model, method=method, shots_per_class=shots_per_class,
                    dev_shots_per_class=shots_per_class, pattern=pattern, verbalizer=verbalizer, epochs=epochs,
                    batch_size=batch_size, learning_rate=learning_rate, prompt_learning_rate=prompt_learning_rate,
-                   max_length=max_length, seed=seed)
+                   max_length=max_length, seed=seed,
+                   nproc_per_node=nproc_per_node, nodes=nodes)
     # Two branches, each ending in its own evaluate: a task's input can't come from either branch.
     with dsl.If(pretrain == True):  # noqa: E712 - a KFP condition, not a Python comparison
         learned = pretrain_op(dataset=prepared.outputs["dataset"], model=model, epochs=pretrain_epochs,
-                              max_length=max_length, seed=seed)
+                              max_length=max_length, seed=seed, nproc_per_node=nproc_per_node, nodes=nodes)
         tuned = fewshot(backbone=learned.outputs["pretrained_model"], **options)
         evaluate(model=tuned.outputs["trained_model"], dataset=prepared.outputs["dataset"], model_name="model")
     with dsl.Else():

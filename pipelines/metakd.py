@@ -46,6 +46,8 @@ def metakd_pipeline(
     batch_size: int = 32,
     max_length: int = 128,
     seed: int = 42,
+    nproc_per_node: int = 1,
+    nodes: int = 1,
 ):
     """MetaKD: one meta-teacher trained across domains, then one small student per domain,
     distilled in parallel, and a per-domain table of what each student keeps (accuracy, or
@@ -53,13 +55,15 @@ def metakd_pipeline(
     dataset = prepare_data(**data, domains=domains, other_domain="drop", seed=seed).outputs["dataset"]
     teacher_task = meta_teacher(dataset=dataset, model=teacher, epochs=teacher_epochs,
                                 learning_rate=teacher_learning_rate, prototype=prototype, batch_size=batch_size,
-                                max_length=max_length, seed=seed)
+                                max_length=max_length, seed=seed, nproc_per_node=nproc_per_node,
+                                nodes=nodes)
     teacher_model = teacher_task.outputs["meta_teacher"]
     with dsl.ParallelFor(domains) as domain:
         distilled = distill(dataset=dataset, teacher=teacher_model, method="metakd", domain=domain,
                             student=student, stage1_epochs=stage1_epochs, stage1_learning_rate=stage1_learning_rate,
                             stage2_epochs=stage2_epochs, stage2_learning_rate=stage2_learning_rate,
-                            temperature=temperature, batch_size=batch_size, max_length=max_length, seed=seed)
+                            temperature=temperature, batch_size=batch_size, max_length=max_length, seed=seed,
+                            nproc_per_node=nproc_per_node, nodes=nodes)
         teacher_eval, student_eval = evaluate_both(teacher_model, distilled.outputs["student_model"], dataset,
                                                    domain=domain)
         export(model=distilled.outputs["student_model"], dataset=dataset)

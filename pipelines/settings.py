@@ -16,7 +16,7 @@ caching. Unknown keys are refused with the valid ones. Example:
     tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
     retries: 2
     caching: false
-    training_job: {namespace: team-a, timeout_hours: 12}   # for finetune with nodes > 1
+    training_job: {namespace: team-a, timeout_hours: 12}   # for a training stage with nodes > 1
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ class Toleration:
 @dataclasses.dataclass
 class TrainingJob:
     """Where a training stage's PyTorchJob goes when it asks for nodes > 1 (its pods use the
-    image, the tracking ConfigMap, the stage's resources and GPUs and the cache PVC above)."""
+    image, the tracking ConfigMap and Secret, the stage's resources and GPUs, the cache PVC,
+    node selector and tolerations above)."""
 
     namespace: str = ""  # empty: the namespace the pipeline's own pods run in
     service_account: str = ""  # one that may create pytorchjobs (the task's, for the launch itself)
@@ -206,17 +207,25 @@ def apply(task, settings: ClusterSettings) -> None:
 
 def training_job(stage: str, settings: ClusterSettings) -> dict:
     """The JobSpec fields (nlpfactory.cluster.pytorchjob) of a stage's PyTorchJob, for a task
-    that may launch one: everything but its node and process counts, which are parameters."""
+    that may launch one: everything but its node and process counts, which are parameters. Its
+    pods get what the stage's own task gets: image, tracking variables, resources, GPUs, cache
+    PVC, node selector and tolerations."""
     from nlpfactory.components.image import IMAGE
 
     wanted = settings.resources.get(stage) or settings.resources.get("default") or Resources()
     gpus = settings.gpu.count if stage in settings.gpu.stages else 0
-    tracking = settings.tracking
+    tracking = Tracking(config_map="", secret="") if settings.tracking.pod_local else settings.tracking
     job = settings.training_job
     return {"image": settings.image or IMAGE, "namespace": job.namespace, "service_account": job.service_account,
-            "gpus_per_node": gpus, "gpu_resource": settings.gpu.type, "cpu": wanted.cpu, "memory": wanted.memory,
+            "gpus_per_node": gpus, "gpu_resource": settings.gpu.type,
+            "cpu": wanted.cpu, "cpu_limit": wanted.cpu_limit, "memory": wanted.memory,
+            "memory_limit": wanted.memory_limit,
             "shared_pvc": settings.cache_pvc.name, "shared_path": settings.cache_pvc.mount_path,
-            "env_from_config_map": "" if tracking.pod_local else tracking.config_map,
+            "tracking_config_map": tracking.config_map, "tracking_config_map_keys": tracking.config_map_keys,
+            "tracking_secret": tracking.secret, "tracking_secret_keys": tracking.secret_keys,
+            "node_selector": settings.node_selector,
+            "tolerations": [{k: v for k, v in dataclasses.asdict(t).items() if v not in ("", None)}
+                            for t in settings.tolerations],
             "timeout_seconds": job.timeout_hours * 3600}
 
 

@@ -94,8 +94,13 @@ def pretrain_config(name: str, *, gpu: bool = False, **overrides):
 
 
 def cache_key(config, corpus_fingerprint: str) -> str:
-    """Hash of the pretraining config and the corpus content."""
-    blob = json.dumps({"config": to_dict(config), "corpus": corpus_fingerprint}, sort_keys=True)
+    """Hash of the pretraining config and the corpus content. How many processes train it is
+    left out: it is how the backbone is built, not what it learns, and backbones cached before
+    those options existed keep their keys."""
+    from nlpfactory.train.config import SCALE_OUT
+
+    options = {k: v for k, v in to_dict(config).items() if k not in SCALE_OUT}
+    blob = json.dumps({"config": options, "corpus": corpus_fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

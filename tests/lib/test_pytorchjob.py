@@ -204,68 +204,114 @@ def test_an_api_that_refuses_the_job_says_what_to_check(tmp_path):
                        log=lambda _: None)
 
 
-def training_job_env(monkeypatch, shared: Path, operator) -> None:
-    """What a cluster settings file puts on the finetune task, and the fake API it reaches."""
+def training_job_env(monkeypatch, shared: Path, operator, timeout_seconds: float = 300) -> None:
+    """What a cluster settings file puts on a training task, and the fake API it reaches."""
     from nlpfactory.cluster import pytorchjob, stage_job
 
     monkeypatch.setenv(stage_job.ENV_TRAINING_JOB, json.dumps({
         "image": "registry.example.com/ml/nlpfactory:0.1.0", "namespace": "team-a", "shared_pvc": "nlpfactory-cache",
-        "shared_path": str(shared), "timeout_seconds": 300}))
+        "shared_path": str(shared), "timeout_seconds": timeout_seconds}))
     monkeypatch.setattr(stage_job, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(pytorchjob, "_custom_objects_api", operator.api)
 
 
-@pytest.mark.slow
-def test_finetune_with_two_nodes_runs_as_a_pytorchjob_and_hands_back_its_model(tmp_path, operator_with, monkeypatch):
+QUICK = dict(model="tiny", epochs=1, max_length=32, vocab_size=500, checkpoint_every_steps=0)
+# stage -> (its options for a quick run, the output folder the job hands back)
+TRAINING_STAGES = {
+    "finetune": (QUICK, "trained_model"),
+    "meta_teacher": (QUICK, "meta_teacher"),
+    "distill": ({"student": "tiny", "epochs": 1, "max_length": 32, "checkpoint_every_steps": 0}, "student_model"),
+    "fewshot": (QUICK | {"method": "pet", "shots_per_class": 4, "dev_shots_per_class": 2, "batch_size": 4,
+                         "verbalizer": {"positive": "好", "negative": "差"}}, "trained_model"),
+    "pretrain": (QUICK | {"max_steps": 3, "batch_size": 8, "eval_rows": 0}, "pretrained_model"),
+}
+
+
+@pytest.fixture(scope="module")
+def stage_inputs(tmp_path_factory):
+    """Each training stage's inputs: one Dataset with domains (the meta-teacher needs them) and,
+    for distill, a teacher fine-tuned on it in this process."""
     from helpers import write_tiny_dataset
 
+    from nlpfactory import stages
+
+    root = tmp_path_factory.mktemp("inputs")
+    dataset = str(write_tiny_dataset(root / "dataset", n=60, domains=True))
+    made = {}
+
+    def inputs_of(name: str) -> dict:
+        if name == "distill" and "teacher" not in made:
+            stages.execute("finetune", stages.get("finetune").Config(**QUICK), {"dataset": dataset},
+                           {"trained_model": str(root / "teacher")})
+            made["teacher"] = str(root / "teacher")
+        return {n: dataset if n == "dataset" else made.get(n) for n in stages.get(name).INPUTS}
+
+    return inputs_of
+
+
+def scaled_out(name: str, nodes: int):
+    from nlpfactory import stages
+
+    options, output = TRAINING_STAGES[name]
+    return stages.get(name).Config(**options, nodes=nodes), output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TRAINING_STAGES)
+def test_a_training_stage_with_two_nodes_runs_as_a_pytorchjob_and_hands_back_its_output(
+        name, stage_inputs, tmp_path, operator_with, monkeypatch):
     from nlpfactory import stages
     from nlpfactory.tracking import NO_TRACKING
 
     operator = operator_with(["Created", "Running", "Succeeded"])
     training_job_env(monkeypatch, tmp_path / "pvc", operator)
-    dataset = write_tiny_dataset(tmp_path / "task" / "dataset", n=60)
-    cfg = stages.get("finetune").Config(model="tiny", epochs=1, max_length=32, nodes=2, vocab_size=500)
+    cfg, output = scaled_out(name, nodes=2)
+    target = tmp_path / "task" / output
 
-    result = stages.execute("finetune", cfg, {"dataset": str(dataset)}, {"trained_model": str(tmp_path / "task" / "model")},
-                            NO_TRACKING)
+    result = stages.execute(name, cfg, stage_inputs(name), {output: str(target)}, NO_TRACKING)
 
     assert operator.pod_runs[0].returncode == 0, operator.pod_runs[0].stderr[-3000:]
     job = posted_job(operator.posted[0])
     assert {k: v.replicas for k, v in job.spec.pytorch_replica_specs.items()} == {"Master": 1, "Worker": 1}
-    assert job.metadata.name.startswith("nlpfactory-finetune-") and job.metadata.namespace == "team-a"
-    # Rank 0's result and model come back into the task's own output; the PVC is left clean.
-    assert 0 <= result.metrics["dev_accuracy"] <= 1
-    model = tmp_path / "task" / "model"
-    assert {"config.json", "model.safetensors", "nlpfactory.json", ".nlpfactory-output"} <= {p.name for p in model.iterdir()}
+    assert job.metadata.name.startswith(f"nlpfactory-{name.replace('_', '-')}-") and job.metadata.namespace == "team-a"
+    # Rank 0's result and output come back into the task's own output; the PVC is left clean.
+    assert result.metrics and result.metadata[output]["parameters"] > 0
+    assert {"config.json", "model.safetensors", "nlpfactory.json", ".nlpfactory-output"} <= {p.name for p in target.iterdir()}
     assert list((tmp_path / "pvc" / "jobs").iterdir()) == []
 
 
-def test_finetune_with_two_nodes_and_no_cluster_says_what_it_needs(tmp_path, monkeypatch):
-    from helpers import write_tiny_dataset
-
+@pytest.mark.parametrize("name", TRAINING_STAGES)
+def test_a_training_stage_with_two_nodes_and_no_cluster_says_what_it_needs(name, tmp_path, monkeypatch):
     from nlpfactory import stages
     from nlpfactory.cluster.stage_job import ENV_TRAINING_JOB
     from nlpfactory.errors import ConfigError
 
     monkeypatch.delenv(ENV_TRAINING_JOB, raising=False)
-    cfg = stages.get("finetune").Config(model="tiny", nodes=2)
+    cfg, output = scaled_out(name, nodes=2)
+    inputs = {n: str(tmp_path / n) for n in stages.get(name).INPUTS}
     with pytest.raises(ConfigError, match="nodes is 2") as err:
-        stages.execute("finetune", cfg, {"dataset": str(write_tiny_dataset(tmp_path / "d"))},
-                       {"trained_model": str(tmp_path / "m")})
-    assert "--settings cluster.yaml" in err.value.fix and not (tmp_path / "m").exists()
+        stages.execute(name, cfg, inputs, {output: str(tmp_path / "out")})
+    assert "--settings cluster.yaml" in err.value.fix and not (tmp_path / "out").exists()
 
 
-def test_a_failed_stage_job_leaves_no_output_and_no_files_on_the_pvc(tmp_path, operator_with, monkeypatch):
+@pytest.mark.parametrize("name", TRAINING_STAGES)
+@pytest.mark.parametrize(("states", "timeout", "raised"), [
+    (["Created", "Failed"], 300, "OOMKilled"),
+    (["Created", "Running"], 0.2, "did not finish within 0 s .*deleted"),
+], ids=["failed", "timed-out"])
+def test_a_failed_or_timed_out_stage_job_leaves_no_output_and_no_files_on_the_pvc(
+        name, states, timeout, raised, tmp_path, operator_with, monkeypatch):
     from helpers import write_tiny_dataset
 
     from nlpfactory import stages
 
-    operator = operator_with(["Created", "Failed"], message="pod nlpfactory-finetune-0 OOMKilled")
-    training_job_env(monkeypatch, tmp_path / "pvc", operator)
-    cfg = stages.get("finetune").Config(model="tiny", nodes=3)
+    operator = operator_with(states, message=f"pod nlpfactory-{name}-0 OOMKilled")
+    training_job_env(monkeypatch, tmp_path / "pvc", operator, timeout_seconds=timeout)
+    cfg, output = scaled_out(name, nodes=3)
+    dataset = str(write_tiny_dataset(tmp_path / "d", n=20))
+    inputs = {n: dataset for n in stages.get(name).INPUTS}  # the job never runs: any folder will do
 
-    with pytest.raises(TrainingJobError, match="OOMKilled"):
-        stages.execute("finetune", cfg, {"dataset": str(write_tiny_dataset(tmp_path / "d"))},
-                       {"trained_model": str(tmp_path / "m")})
-    assert not (tmp_path / "m").exists() and list((tmp_path / "pvc" / "jobs").iterdir()) == []
+    with pytest.raises(TrainingJobError, match=raised):
+        stages.execute(name, cfg, inputs, {output: str(tmp_path / "out")})
+    assert not (tmp_path / "out").exists() and list((tmp_path / "pvc" / "jobs").iterdir()) == []
+    assert operator.deleted == (list(operator.jobs) if "Failed" not in states else [])

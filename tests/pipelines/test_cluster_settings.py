@@ -4,6 +4,7 @@ loaded back with kfp, carry the settings on every task; bad settings are refused
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -157,16 +158,65 @@ def test_upload_and_submit_send_the_pipeline_with_its_cluster_settings(tmp_path,
     assert "uploaded pipeline 'finetune'" in capsys.readouterr().out
 
 
-def test_a_task_that_may_scale_out_carries_its_training_job_settings(tmp_path):
-    spec, _ = compiled(tmp_path, "finetune", FULL + "training_job: {namespace: team-a, timeout_hours: 2}\n")
-    stages = executor_stage(spec)
+@pytest.mark.parametrize(("name", "scaling"), [
+    ("finetune", {"finetune"}), ("distill", {"finetune", "distill"}),
+    ("metakd", {"meta-teacher", "distill"}), ("fewshot", {"pretrain", "fewshot"}),
+])
+def test_every_training_task_that_may_scale_out_carries_its_training_job_settings(tmp_path, name, scaling):
+    spec, _ = compiled(tmp_path, name, FULL + "training_job: {namespace: team-a, timeout_hours: 2}\n")
 
     executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
-    jobs = {stages[label]: json.loads(env["value"]) for label, executor in executors.items()
+    # Executor labels are exec-<component>[-N], also for tasks inside a loop.
+    jobs = {re.sub(r"-\d+$", "", label.removeprefix("exec-")): json.loads(env["value"])
+            for label, executor in executors.items()
             for env in executor["container"].get("env", []) if env["name"] == ENV_TRAINING_JOB}
-    assert set(jobs) == {"finetune"}  # the only stage with a `nodes` parameter
-    assert jobs["finetune"] == {
-        "image": "registry.example.com/ml/nlpfactory:0.1.0-gpu", "namespace": "team-a", "service_account": "",
-        "gpus_per_node": 2, "gpu_resource": "nvidia.com/gpu", "cpu": "4", "memory": "16Gi",
-        "shared_pvc": "nlpfactory-cache", "shared_path": "/var/cache/nlpfactory",
-        "env_from_config_map": "mlflow-tracking", "timeout_seconds": 7200.0}
+    assert set(jobs) == scaling  # the training stages: those with a `nodes` parameter
+    for stage, job in jobs.items():
+        assert job["namespace"] == "team-a" and job["timeout_seconds"] == 7200.0
+        assert job["tracking_secret"] == "mlflow-credentials" and job["gpus_per_node"] == 2
+        assert (job["cpu"], job["cpu_limit"]) == (("4", "8") if stage == "finetune" else ("1", ""))
+
+
+def test_the_training_jobs_pods_get_what_the_stages_task_gets(tmp_path, monkeypatch):
+    """From the settings file to the PyTorchJob's pods: the manifest built from a finetune
+    task's environment, read back into the training SDK's model."""
+    from kubeflow.training import ApiClient
+
+    from nlpfactory.cluster import stage_job
+    from nlpfactory.cluster.pytorchjob import manifest
+    from nlpfactory.pipelines.settings import parse, training_job
+
+    settings = parse(yaml.safe_load(FULL + "training_job: {namespace: team-a, service_account: trainer}\n"))
+    monkeypatch.setenv(stage_job.ENV_TRAINING_JOB, json.dumps(training_job("finetune", settings)))
+    spec, timeout = stage_job.job_spec(nodes=3, nproc_per_node=2)
+
+    class Reply:
+        data = json.dumps(manifest("nlpfactory-finetune-abc123", spec, ["true"]))
+
+    job = ApiClient().deserialize(Reply(), "KubeflowOrgV1PyTorchJob")
+    assert timeout == 24 * 3600 and job.metadata.namespace == "team-a" and job.spec.nproc_per_node == "2"
+    assert {k: v.replicas for k, v in job.spec.pytorch_replica_specs.items()} == {"Master": 1, "Worker": 2}
+    for replica in job.spec.pytorch_replica_specs.values():
+        pod = replica.template.spec
+        [container] = pod.containers
+        assert container.image == "registry.example.com/ml/nlpfactory:0.1.0-gpu"
+        # The same MLflow variables as the KFP tasks: ConfigMap keys and Secret keys, one by one.
+        sources = {e.name: e.value_from.config_map_key_ref or e.value_from.secret_key_ref for e in container.env}
+        assert {n: (type(s).__name__, s.name, s.key) for n, s in sources.items()} == {
+            "MLFLOW_TRACKING_URI": ("V1ConfigMapKeySelector", "mlflow-tracking", "MLFLOW_TRACKING_URI"),
+            "MLFLOW_TRACKING_TOKEN": ("V1SecretKeySelector", "mlflow-credentials", "MLFLOW_TRACKING_TOKEN"),
+            "AWS_ACCESS_KEY_ID": ("V1SecretKeySelector", "mlflow-credentials", "AWS_ACCESS_KEY_ID")}
+        assert container.resources.requests == {"cpu": "4", "memory": "16Gi"}
+        assert container.resources.limits == {"cpu": "8", "memory": "24Gi", "nvidia.com/gpu": "2"}
+        assert pod.node_selector == {"nodepool": "ml"} and pod.service_account_name == "trainer"
+        assert [(t.key, t.operator, t.effect, t.value) for t in pod.tolerations] == [
+            ("nvidia.com/gpu", "Exists", "NoSchedule", None)]
+        assert pod.volumes[0].persistent_volume_claim.claim_name == "nlpfactory-cache"
+        assert container.volume_mounts[0].mount_path == "/var/cache/nlpfactory"
+
+
+def test_pod_local_tracking_gives_the_training_job_no_tracking_variables():
+    from nlpfactory.pipelines.settings import parse, training_job
+
+    job = training_job("finetune", parse({"tracking": {"pod_local": True, "secret": "mlflow-credentials"}}))
+    assert job["tracking_config_map"] == "" and job["tracking_secret"] == ""

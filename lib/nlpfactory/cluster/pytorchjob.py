@@ -32,7 +32,8 @@ class TrainingJobError(NlpFactoryError):
 
 @dataclasses.dataclass
 class JobSpec:
-    """What the job asks of the cluster."""
+    """What the job asks of the cluster: the same image, tracking variables, resources and
+    placement as the pipeline's own tasks get from the cluster settings file."""
 
     image: str
     namespace: str = "kubeflow"
@@ -40,12 +41,20 @@ class JobSpec:
     nproc_per_node: int = 1  # processes per pod (GPUs per pod on GPU nodes)
     gpus_per_node: int = 0
     gpu_resource: str = "nvidia.com/gpu"
-    cpu: str = ""
-    memory: str = ""
+    cpu: str = ""  # request; the limit is cpu_limit, else the request
+    cpu_limit: str = ""
+    memory: str = ""  # request; the limit is memory_limit, else the request
+    memory_limit: str = ""
     shared_pvc: str = ""  # the PVC every pod mounts at shared_path
     shared_path: str = "/var/cache/nlpfactory"
     env: dict[str, str] = dataclasses.field(default_factory=dict)
-    env_from_config_map: str = "mlflow-tracking"  # "" for none
+    # MLflow's address and credentials, key by key as the KFP tasks get them ("" for none).
+    tracking_config_map: str = "mlflow-tracking"
+    tracking_config_map_keys: list[str] = dataclasses.field(default_factory=lambda: ["MLFLOW_TRACKING_URI"])
+    tracking_secret: str = ""
+    tracking_secret_keys: list[str] = dataclasses.field(default_factory=list)
+    node_selector: dict[str, str] = dataclasses.field(default_factory=dict)
+    tolerations: list[dict] = dataclasses.field(default_factory=list)  # Kubernetes toleration fields
     backoff_limit: int = 0
     service_account: str = ""
 
@@ -71,28 +80,18 @@ def manifest(name: str, spec: JobSpec, command: list[str]) -> dict:
     )
     from kubernetes import client as k8s
 
-    limits, requests = {}, {}
-    if spec.gpus_per_node:
-        limits[spec.gpu_resource] = str(spec.gpus_per_node)
-    if spec.cpu:
-        requests["cpu"] = limits["cpu"] = spec.cpu
-    if spec.memory:
-        requests["memory"] = limits["memory"] = spec.memory
     mounts, volumes = [], []
     if spec.shared_pvc:
         mounts.append(k8s.V1VolumeMount(name="shared", mount_path=spec.shared_path))
         volumes.append(k8s.V1Volume(name="shared", persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
             claim_name=spec.shared_pvc)))
-    env_from = ([k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name=spec.env_from_config_map))]
-                if spec.env_from_config_map else None)
     container = k8s.V1Container(
-        name=CONTAINER, image=spec.image, command=command,
-        env=[k8s.V1EnvVar(name=k, value=v) for k, v in spec.env.items()] or None, env_from=env_from,
-        resources=k8s.V1ResourceRequirements(limits=limits or None, requests=requests or None),
+        name=CONTAINER, image=spec.image, command=command, env=_env(spec) or None, resources=_resources(spec),
         volume_mounts=mounts or None)
     template = k8s.V1PodTemplateSpec(spec=k8s.V1PodSpec(
-        containers=[container], volumes=volumes or None,
-        service_account_name=spec.service_account or None))
+        containers=[container], volumes=volumes or None, service_account_name=spec.service_account or None,
+        node_selector=spec.node_selector or None,
+        tolerations=[k8s.V1Toleration(**t) for t in spec.tolerations] or None))
 
     def replicas(n: int) -> KubeflowOrgV1ReplicaSpec:
         return KubeflowOrgV1ReplicaSpec(replicas=n, restart_policy="OnFailure", template=template)
@@ -107,6 +106,30 @@ def manifest(name: str, spec: JobSpec, command: list[str]) -> dict:
             nproc_per_node=str(spec.nproc_per_node), pytorch_replica_specs=replica_specs,
             run_policy=KubeflowOrgV1RunPolicy(backoff_limit=spec.backoff_limit, clean_pod_policy="None")))
     return k8s.ApiClient().sanitize_for_serialization(job)
+
+
+def _env(spec: JobSpec) -> list:
+    from kubernetes import client as k8s
+
+    env = [k8s.V1EnvVar(name=k, value=v) for k, v in spec.env.items()]
+    if spec.tracking_config_map:
+        env += [k8s.V1EnvVar(name=k, value_from=k8s.V1EnvVarSource(config_map_key_ref=k8s.V1ConfigMapKeySelector(
+            name=spec.tracking_config_map, key=k))) for k in spec.tracking_config_map_keys]
+    if spec.tracking_secret:
+        env += [k8s.V1EnvVar(name=k, value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(
+            name=spec.tracking_secret, key=k))) for k in spec.tracking_secret_keys]
+    return env
+
+
+def _resources(spec: JobSpec):
+    from kubernetes import client as k8s
+
+    # A limit defaults to the request, as on the pipeline's tasks: a pod without one may take the whole node.
+    requests = {k: v for k, v in (("cpu", spec.cpu), ("memory", spec.memory)) if v}
+    limits = {k: v for k, v in (("cpu", spec.cpu_limit or spec.cpu), ("memory", spec.memory_limit or spec.memory)) if v}
+    if spec.gpus_per_node:
+        limits[spec.gpu_resource] = str(spec.gpus_per_node)
+    return k8s.V1ResourceRequirements(limits=limits or None, requests=requests or None)
 
 
 def job_state(job: dict) -> tuple[str, str]:

@@ -12,7 +12,15 @@ import dataclasses
 
 from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
-from nlpfactory.train.config import TrainConfig, check_dev_metric, dev_metric_option, vocab_size_option
+from nlpfactory.train.config import (
+    TrainConfig,
+    check_dev_metric,
+    check_scale_out,
+    dev_metric_option,
+    nodes_option,
+    nproc_per_node_option,
+    vocab_size_option,
+)
 
 METHODS = ("vanilla", "metakd")
 SOFT_LOSSES = ("kl", "soft_ce")  # names in distill.losses.LOSSES
@@ -28,9 +36,12 @@ class MetaTeacherConfig(TrainConfig):
     domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
     domain_dropout: float = option(0.1, "Dropout before the domain classifier of the domain branch.")
     metric: str = dev_metric_option()
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
+        check_scale_out(self)
         if self.prototype not in PROTOTYPES:
             raise ConfigError(f"prototype is {self.prototype!r}", option="prototype", fix=f"use one of {', '.join(PROTOTYPES)}")
         check_dev_metric(self.metric)
@@ -60,9 +71,12 @@ class DistillConfig(TrainConfig):
     weight_prediction: bool = option(False, "MetaKD stage 2: weigh each sample's soft loss by its domain-expertise weight (the released code does not).")
     hard_label_weight: float = option(0.0, "MetaKD stage 2: weight of the loss on the true labels.")
     metric: str = dev_metric_option()
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
+        check_scale_out(self)
         if self.method not in METHODS:
             raise ConfigError(f"method is {self.method!r}", option="method", fix=f"use one of {', '.join(METHODS)}")
         if self.soft_loss not in SOFT_LOSSES:

@@ -7,7 +7,7 @@ import re
 
 from nlpfactory.config import option
 from nlpfactory.errors import InputError
-from nlpfactory.train.config import TrainConfig, vocab_size_option
+from nlpfactory.train.config import TrainConfig, check_scale_out, nodes_option, nproc_per_node_option, vocab_size_option
 
 METHODS = ("pet", "ptuning", "cptuning")
 SLOT = re.compile(r"\{(\w*)\}")
@@ -41,9 +41,12 @@ class FewshotConfig(TrainConfig):
     mlm_weight: float = option(0.1, "CP-Tuning: weight beta of the auxiliary masked-LM loss on the text (0 turns it off).")
     mlm_mask_ratio: float = option(0.15, "CP-Tuning: share of text tokens masked for the auxiliary masked-LM loss.")
     predict: str = option("mean", "CP-Tuning prediction: mean (nearest class-mean of the training rows) or 1nn (nearest single training row).")
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
+        check_scale_out(self)
         choices = {"method": METHODS, "pet_mask_strategy": ("mean", "sum"),
                    "prompt_encoder": ("lstm", "mlp"), "predict": ("mean", "1nn")}
         for name, allowed in choices.items():

@@ -77,6 +77,18 @@ def execute(name: str, cfg, inputs: dict, outputs: dict, tracker: Tracker = NO_T
         from nlpfactory.cluster.stage_job import run_stage_as_job
 
         return run_stage_as_job(name, cfg, inputs, outputs, tracker)
-    result = stage.run(cfg, inputs, outputs, tracker)
+    result = _run_here(stage, cfg, inputs, outputs, tracker)
     tracker.summarize(name, result.metrics)
     return result
+
+
+def _run_here(stage: ModuleType, cfg, inputs: dict, outputs: dict, tracker: Tracker) -> StageResult:
+    """The stage in this process, or in nproc_per_node processes under torchrun (rank 0's
+    result). Under a launcher that already set WORLD_SIZE (torchrun, a PyTorchJob's pods) every
+    rank runs it as it is."""
+    from nlpfactory.train import distributed
+
+    nproc = getattr(cfg, "nproc_per_node", 1)
+    if nproc > 1 and not distributed.is_distributed():
+        return distributed.launch(stage.run, (cfg, inputs, outputs), {"tracker": tracker}, nproc)
+    return stage.run(cfg, inputs, outputs, tracker)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 from nlpfactory.config import option
-from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
-from nlpfactory.train.config import TrainConfig, check_dev_metric, dev_metric_option, vocab_size_option
+from nlpfactory.train.config import (
+    TrainConfig,
+    check_dev_metric,
+    check_scale_out,
+    dev_metric_option,
+    nodes_option,
+    nproc_per_node_option,
+    vocab_size_option,
+)
 
 SUMMARY = "Fine-tune a model into a classifier: the teacher of the distillation recipes."
 INPUTS = {"dataset": Port("The prepared Dataset (train and dev splits are used).")}
@@ -24,15 +31,13 @@ class FinetuneConfig(TrainConfig):
     model: str = option("auto", "Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = vocab_size_option()
     metric: str = dev_metric_option()
-    nproc_per_node: int = option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
-    nodes: int = option(1, "Training pods: more than 1 runs the training as a Kubeflow PyTorchJob of that many pods, nproc_per_node processes each (needs the Training Operator and a cluster settings file with a shared cache PVC).")
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
         check_dev_metric(self.metric)
-        for name in ("nproc_per_node", "nodes"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 1 or more")
+        check_scale_out(self)
 
 
 Config = FinetuneConfig

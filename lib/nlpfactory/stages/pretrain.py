@@ -8,7 +8,7 @@ from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
-from nlpfactory.train.config import TrainConfig
+from nlpfactory.train.config import TrainConfig, check_scale_out, nodes_option, nproc_per_node_option
 
 SUMMARY = "Teach a model the language with whole-word masked-LM training on unlabelled text."
 INPUTS = {"dataset": Port("Optional Dataset whose text (the splits chosen in `splits`) is pretrained on.", optional=True)}
@@ -28,9 +28,12 @@ class PretrainConfig(TrainConfig):
     time_budget_minutes: float = option(0.0, "Wall-clock budget of the whole stage in minutes: the step count is sized to fit and training stops when it is spent (0: no budget).")
     eval_rows: int = option(200, "Texts held out to measure the MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
     eval_every_steps: int = option(0, "Measure held-out MLM accuracy and perplexity every this many steps and log them (0: only before and after).")
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
+        check_scale_out(self)
         if not 0 < self.mask_ratio < 1:
             raise ConfigError(f"mask_ratio is {self.mask_ratio}", option="mask_ratio", fix="use a share between 0 and 1, e.g. 0.15")
         if min(self.max_steps, self.eval_rows, self.eval_every_steps, self.time_budget_minutes) < 0:

@@ -54,6 +54,24 @@ def check_dev_metric(metric: str) -> None:
         raise ConfigError(f"metric is {metric!r}", option="metric", fix="use accuracy or macro_f1")
 
 
+# Scale-out: stages.execute reads these two (torchrun on this machine, a PyTorchJob across pods).
+SCALE_OUT = ("nproc_per_node", "nodes")
+
+
+def nproc_per_node_option():
+    return option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
+
+
+def nodes_option():
+    return option(1, "Training pods: more than 1 runs the training as a Kubeflow PyTorchJob of that many pods, nproc_per_node processes each (needs the Training Operator and a cluster settings file with a shared cache PVC).")
+
+
+def check_scale_out(cfg) -> None:
+    for name in SCALE_OUT:
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} is {getattr(cfg, name)}", option=name, fix="use 1 or more")
+
+
 def decay_groups(named_parameters, weight_decay: float) -> list[dict]:
     """AdamW parameter groups: weight decay on weight matrices, none on biases, LayerNorm and
     other vectors (decaying them only pulls scales and offsets toward zero)."""
