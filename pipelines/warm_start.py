@@ -6,9 +6,12 @@ transformers) before its stage does any work: most of a local pipeline's overhea
 (bench/pipeline_overhead.py). Here one *starter* process imports them once, and each task
 is a fork of it, so a task starts with all of that already in memory.
 
-The starter answers at once and imports its list one module at a time, serving any task that
-asks in between (a fork then imports the rest itself), so the first, light task does not wait
-for torch. It never starts a thread of its own, so forking it is safe; the modules it loads
+The starter answers at once and imports its list one module at a time. A task that asks in
+between is forked as soon as what it needs is imported: the first, light task (prepare_data)
+once kfp, pandas and MLflow are, so it does not wait for torch; any other once the whole list
+is. A fork never imports what the starter is importing at the same time: on one core that
+would be the same seconds spent twice (bench/pipeline_overhead.py measured a warm finetune
+pipeline's second task starting 2.5 s after launch when it did). It never starts a thread of its own, so forking it is safe; the modules it loads
 only import, they run nothing (a library that had started worker threads would not have them
 in the fork).
 
@@ -45,6 +48,8 @@ PRELOAD = ("kfp.dsl.executor_main", "nlpfactory.components.stage", "pandas", "py
            "transformers", "transformers.models.bert.modeling_bert", "nlpfactory.finetune",
            "nlpfactory.evaluate", "nlpfactory.serving.export")
 EXECUTOR = "kfp.dsl.executor_main"
+# How much of PRELOAD a task waits for, by its component; any other waits for all of it.
+NEEDS = {"prepare_data": PRELOAD.index("mlflow.store.tracking.sqlalchemy_store") + 1}
 HEADER = struct.Struct("!Q")
 
 
@@ -105,7 +110,8 @@ def _run_forked(address: str, full_command: list[str], env: dict[str, str]) -> i
         (program / "ephemeral_component.py").write_text(source)
         request = json.dumps({"argv": ["--component_module_path", str(program / "ephemeral_component.py"),
                                        *arguments],
-                              "env": {**env, "_KFP_RUNTIME": "true"}, "cwd": os.getcwd()}).encode()
+                              "env": {**env, "_KFP_RUNTIME": "true"}, "cwd": os.getcwd(),
+                              "needs": NEEDS.get(_component(arguments), len(PRELOAD))}).encode()
         with socket.socket(socket.AF_UNIX) as conn:
             _connect(conn, address)
             read, write = os.pipe()
@@ -124,6 +130,12 @@ def _run_forked(address: str, full_command: list[str], env: dict[str, str]) -> i
         return int(reply) if reply.strip().lstrip("-").isdigit() else 1  # no reply: the task was killed
     finally:
         shutil.rmtree(program, ignore_errors=True)
+
+
+def _component(arguments: list[str]) -> str:
+    """The component function a kfp task command runs (`--function_to_execute NAME`)."""
+    flag = "--function_to_execute"
+    return arguments[arguments.index(flag) + 1] if flag in arguments[:-1] else ""
 
 
 def _connect(conn: socket.socket, address: str, wait_s: float = 30.0) -> None:
@@ -150,53 +162,77 @@ def serve(address: str) -> None:
         listener.bind(address)
         listener.listen(8)
         listener.setblocking(False)
-        for module in PRELOAD:
-            _serve_waiting(listener)
+        waiting: list[tuple] = []  # tasks that need more of PRELOAD than is imported yet
+        for loaded, module in enumerate(PRELOAD):
+            waiting = _start_ready(waiting + _requests_waiting(listener), loaded, listener)
             with contextlib.suppress(Exception):  # a module that fails here is the fork's to import (and report)
                 importlib.import_module(module)
         gc.freeze()  # forks then neither scan nor copy what every task shares
         gc.enable()
+        _start_ready(waiting + _requests_waiting(listener), len(PRELOAD), listener)
         listener.setblocking(True)
         while True:
             conn, _ = listener.accept()
-            _start_task(conn, listener)
+            _start_ready([r for r in [_read_request(conn)] if r], len(PRELOAD), listener)
 
 
-def _serve_waiting(listener: socket.socket) -> None:
+def _requests_waiting(listener: socket.socket) -> list[tuple]:
+    """The requests of the tasks that asked since the last look (without blocking)."""
+    found = []
     while True:
         try:
             conn, _ = listener.accept()
         except BlockingIOError:
-            return
+            return found
         conn.setblocking(True)
-        _start_task(conn, listener)
+        request = _read_request(conn)
+        if request:
+            found.append(request)
 
 
-def _start_task(conn: socket.socket, listener: socket.socket) -> None:
-    """Fork a task for one request; a malformed one is dropped (its runner sees no status)."""
-    with conn, contextlib.suppress(OSError, ValueError):
-        _fork_task(conn, listener)
-
-
-def _fork_task(conn: socket.socket, listener: socket.socket) -> None:
-    header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
+def _read_request(conn: socket.socket) -> tuple | None:
+    """(connection, its three file descriptors, the request); a malformed one is dropped (its
+    runner sees no status)."""
+    fds: list[int] = []
     try:
+        header, fds, _, _ = socket.recv_fds(conn, HEADER.size, 3)
         if len(header) < HEADER.size or len(fds) != 3:
-            return
+            raise ValueError("no header")
         (size,) = HEADER.unpack(header)
         data = bytearray()
         while len(data) < size:
             chunk = conn.recv(size - len(data))
             if not chunk:
-                return
+                raise ValueError("cut short")
             data += chunk
-        request = json.loads(data)
-        if os.fork() == 0:
-            listener.close()
-            _task(request, fds, conn)
-    finally:
-        for fd in fds:
-            os.close(fd)
+        return conn, fds, json.loads(data)
+    except (OSError, ValueError):
+        _close(conn, fds)
+        return None
+
+
+def _start_ready(requests: list[tuple], loaded: int, listener: socket.socket) -> list[tuple]:
+    """Fork a task for each request whose needs are imported; return the others."""
+    later = []
+    for conn, fds, request in requests:
+        if request.get("needs", 0) > loaded:
+            later.append((conn, fds, request))
+            continue
+        try:
+            if os.fork() == 0:
+                listener.close()
+                _task(request, fds, conn)
+        except OSError:
+            pass  # no fork: the runner sees no status
+        finally:
+            _close(conn, fds)
+    return later
+
+
+def _close(conn: socket.socket, fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+    conn.close()
 
 
 def _task(request: dict, fds: list[int], conn: socket.socket) -> None:

@@ -156,7 +156,8 @@ def test_a_succeeding_job_runs_its_command_under_torchrun_and_returns_rank_0s_re
     [container] = job.spec.pytorch_replica_specs["Master"].template.spec.containers
     assert container.name == "pytorch" and container.image == spec.image
     assert container.resources.limits == {"nvidia.com/gpu": "1", "cpu": "4", "memory": "16Gi"}
-    assert container.env_from[0].config_map_ref.name == "mlflow-tracking"  # MLflow reaches the pods too
+    [tracking] = container.env  # MLflow reaches the pods too
+    assert (tracking.name, tracking.value_from.config_map_key_ref.name) == ("MLFLOW_TRACKING_URI", "mlflow-tracking")
     assert job.spec.pytorch_replica_specs["Master"].template.spec.volumes[0].persistent_volume_claim.claim_name == "nlpfactory-cache"
 
 

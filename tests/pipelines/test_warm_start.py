@@ -7,7 +7,7 @@ import tempfile
 import pytest
 from kfp import dsl, local
 
-from nlpfactory.pipelines.warm_start import _task_script, warm_tasks
+from nlpfactory.pipelines.warm_start import NEEDS, PRELOAD, _component, _start_ready, _task_script, warm_tasks
 
 
 @dsl.component(base_image="python:3.11", install_kfp_package=False)
@@ -38,6 +38,15 @@ def test_kfp_lightweight_commands_are_recognised_and_others_left_to_kfp():
     pip = kfp_command(who_runs_me)
     pip[2] = "python3 -m pip install foo && " + pip[2]
     assert _task_script(pip) is None  # a component that installs packages first
+
+
+def test_a_task_waits_for_what_it_needs_of_the_preload_and_no_more():
+    assert _component(kfp_command(who_runs_me)) == "who_runs_me"
+    assert PRELOAD[:NEEDS["prepare_data"]][-1] == "mlflow.store.tracking.sqlalchemy_store"
+    assert "torch" not in PRELOAD[:NEEDS["prepare_data"]]  # the first task does not wait for torch
+    request = ("conn", [0, 1, 2], {"needs": 5})
+    # Not forked while its needs are being imported: the fork would import them a second time.
+    assert _start_ready([request], loaded=4, listener=None) == [request]
 
 
 @pytest.fixture
