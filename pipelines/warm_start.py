@@ -8,8 +8,8 @@ is a fork of it, so a task starts with all of that already in memory.
 
 The starter answers at once and imports its list one module at a time. A task that asks in
 between is forked as soon as what it needs is imported: the first, light task (prepare_data)
-once kfp, pandas and MLflow are, so it does not wait for torch; any other once the whole list
-is. A fork never imports what the starter is importing at the same time: on one core that
+once kfp, pandas and MLflow are, so it does not wait for torch; finetune once torch and
+transformers are; any other once the whole list is. A fork never imports what the starter is importing at the same time: on one core that
 would be the same seconds spent twice (bench/pipeline_overhead.py measured a warm finetune
 pipeline's second task starting 2.5 s after launch when it did). It never starts a thread of its own, so forking it is safe; the modules it loads
 only import, they run nothing (a library that had started worker threads would not have them
@@ -49,7 +49,8 @@ PRELOAD = ("kfp.dsl.executor_main", "nlpfactory.components.stage", "pandas", "py
            "nlpfactory.evaluate", "nlpfactory.serving.export")
 EXECUTOR = "kfp.dsl.executor_main"
 # How much of PRELOAD a task waits for, by its component; any other waits for all of it.
-NEEDS = {"prepare_data": PRELOAD.index("mlflow.store.tracking.sqlalchemy_store") + 1}
+NEEDS = {"prepare_data": PRELOAD.index("mlflow.store.tracking.sqlalchemy_store") + 1,
+         "finetune": PRELOAD.index("nlpfactory.finetune") + 1}
 HEADER = struct.Struct("!Q")
 
 
