@@ -1,7 +1,8 @@
 """The PyTorchJob launcher against a fake Kubernetes API on loopback: the manifest it posts
 deserializes into the training SDK's model, a succeeding job's command really runs (torchrun,
 2 processes, as the operator's PET_* variables tell it) and hands back rank 0's result; a
-failed job and a job past its timeout raise, and the timed-out one is deleted."""
+failed job and a job past its timeout raise, and the timed-out one is deleted. Every training
+stage takes the same path with nodes > 1, and runs under torchrun with nproc_per_node > 1."""
 
 from __future__ import annotations
 
@@ -316,3 +317,22 @@ def test_a_failed_or_timed_out_stage_job_leaves_no_output_and_no_files_on_the_pv
         stages.execute(name, cfg, inputs, {output: str(tmp_path / "out")})
     assert not (tmp_path / "out").exists() and list((tmp_path / "pvc" / "jobs").iterdir()) == []
     assert operator.deleted == (list(operator.jobs) if "Failed" not in states else [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in TRAINING_STAGES if n != "finetune"])  # finetune: test_distributed
+def test_a_training_stage_with_two_processes_runs_under_torchrun_and_writes_one_output(
+        name, stage_inputs, tmp_path):
+    import dataclasses
+
+    from nlpfactory import stages
+
+    cfg, output = scaled_out(name, nodes=1)
+    target = tmp_path / output
+
+    result = stages.execute(name, dataclasses.replace(cfg, nproc_per_node=2), stage_inputs(name),
+                            {output: str(target)})
+
+    assert result.metrics and result.metadata[output]["parameters"] > 0  # rank 0's result
+    assert {"config.json", "model.safetensors", "nlpfactory.json"} <= {p.name for p in target.iterdir()}
+    assert [p.name for p in tmp_path.iterdir()] == [output]  # no rank wrote a second copy beside it
