@@ -52,3 +52,20 @@ def test_a_new_head_on_a_loaded_model_is_seeded(tmp_path):
     torch.rand(5)  # whatever ran before must not change the new head
     second, _, _ = load_model(str(tmp_path / "m"), num_labels=3, seed=7)
     assert torch.equal(first.classifier.weight, second.classifier.weight)
+
+
+def test_a_pinned_vocabulary_saved_by_another_rank_meanwhile_is_taken(tmp_path):
+    # Under torchrun every rank learns the same vocabulary and pins it in the same folder.
+    from nlpfactory.models.load import pinned_tokenizer
+    from nlpfactory.models.tokenizer import learn_tokenizer
+
+    folder = tmp_path / "checkpoint" / "tokenizer"
+    texts = ["酒店服务非常周到", "房间干净早餐丰富"]
+
+    def learn_while_another_rank_pins():
+        pinned_tokenizer(folder, lambda: learn_tokenizer(texts, vocab_size=200))  # the other rank
+        return learn_tokenizer(texts, vocab_size=200)
+
+    tokenizer = pinned_tokenizer(folder, learn_while_another_rank_pins)
+    assert tokenizer.get_vocab() == pinned_tokenizer(folder, None).get_vocab()
+    assert [p.name for p in folder.parent.iterdir()] == ["tokenizer"]  # no temporary folder left

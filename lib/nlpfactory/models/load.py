@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -114,9 +115,15 @@ def pinned_tokenizer(folder: str | Path | None, learn: Callable):
         return AutoTokenizer.from_pretrained(folder, local_files_only=True)
     tokenizer = learn()
     folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a checkpoint folder is private
-    tmp = folder.with_name(folder.name + ".partial")
+    # One temporary folder per process: under torchrun every rank learns the same vocabulary
+    # and saves it here at once (a shared one failed a rank under load).
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     tokenizer.save_pretrained(tmp)
-    os.replace(tmp, folder)  # whole or not at all: a kill mid-save leaves no half tokenizer
+    try:
+        os.replace(tmp, folder)  # whole or not at all: a kill mid-save leaves no half tokenizer
+    except OSError:  # another rank's identical one got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
     return tokenizer
 
 
