@@ -36,9 +36,10 @@ class Recipe:
 # in 12 minutes. Few steps fit in that time, so batches are small (more updates) and the
 # learning rates those of small BERTs (5e-4 for L4/H256; the L2/H128 one takes more).
 # Training runs in bf16 where the CPU has it (precision="auto"), which fits ~1.6x the steps.
-# On a GPU a step of these small models costs about what preparing its batch costs on the
-# CPU, so batches are 8x larger (and learning rates higher), which is what gets masked-LM
-# training past its early plateau (accuracy stuck at the most frequent character's share).
+# On a GPU the batches are 8x larger (and learning rates higher): a step of 256 took 86 ms
+# on an H200 with three builds sharing it, so minutes see the ~200k+ sequences that masked-LM
+# training needed here to start leaving its early plateau (accuracy stuck at the most
+# frequent character's share). Whether a GPU build gets well past it is not yet measured.
 _COMMON = dict(warmup_ratio=0.06, vocab_size=8000, max_length=128, eval_rows=500,
                eval_every_steps=200, checkpoint_every_steps=0, corpora=["zh-pretrain"])
 RECIPES = {r.name: r for r in (
