@@ -12,16 +12,31 @@ import json
 import typing
 from typing import Any, TypeVar
 
+from nlpfactory.errors import ConfigError
+
 C = TypeVar("C")
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A config field with a default and a sentence a non-programmer understands."""
+def option(default: Any, help: str, *, choices: tuple = (), least: float | None = None, **kwargs: Any) -> Any:
+    """A config field with a default and a sentence a non-programmer understands. `choices`
+    (the names it may take) and `least` (its smallest value) are checked by `check_options`,
+    so each stage states a field's range where it declares the field."""
+    metadata = {"help": help, "choices": tuple(choices), "least": least}
     if isinstance(default, (list, dict)):
         return dataclasses.field(
-            default_factory=lambda d=default: json.loads(json.dumps(d)), metadata={"help": help}, **kwargs
+            default_factory=lambda d=default: json.loads(json.dumps(d)), metadata=metadata, **kwargs
         )
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def check_options(config: Any) -> None:
+    """Refuse a field outside its declared `choices` or below its `least`, naming the option."""
+    for f in dataclasses.fields(config):
+        value, choices, least = getattr(config, f.name), f.metadata.get("choices"), f.metadata.get("least")
+        if choices and value not in choices:
+            raise ConfigError(f"{f.name} is {value!r}", option=f.name, fix=f"choose one of {', '.join(choices)}")
+        if least is not None and value < least:
+            raise ConfigError(f"{f.name} is {value}", option=f.name, fix=f"use {least} or more")
 
 
 def describe(config_cls: type) -> dict[str, str]:

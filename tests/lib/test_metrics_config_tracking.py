@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from nlpfactory.config import from_params, option, parse_value
+from nlpfactory.config import check_options, from_params, option, parse_value
+from nlpfactory.errors import ConfigError
 from nlpfactory.metrics import classification_metrics
 
 
@@ -34,6 +35,32 @@ def test_parse_value_by_type():
     assert parse_value("a,b", list) == ["a", "b"] and parse_value('{"x": 1}', dict) == {"x": 1}
     with pytest.raises(ValueError):
         parse_value("maybe", bool)
+
+
+@dataclasses.dataclass
+class Ranged:
+    mode: str = option("a", "mode", choices=("a", "b"))
+    steps: int = option(1, "steps", least=0)
+
+
+def test_declared_choices_and_least_value_are_checked_naming_the_option():
+    check_options(Ranged(mode="b", steps=0))
+    with pytest.raises(ConfigError, match=r"option 'mode': mode is 'c'\n  fix: choose one of a, b"):
+        check_options(Ranged(mode="c"))
+    with pytest.raises(ConfigError, match=r"option 'steps': steps is -1\n  fix: use 0 or more"):
+        check_options(Ranged(steps=-1))
+
+
+@pytest.mark.parametrize(("stage", "field", "value"), [
+    ("finetune", "metric", "f1"), ("finetune", "nproc_per_node", 0), ("meta_teacher", "prototype", "token"),
+    ("distill", "nodes", 0), ("distill", "soft_loss", "mse"), ("fewshot", "prompt_count", 0),
+    ("pretrain", "max_steps", -1), ("predict", "precision", "fp16"), ("prepare_data", "other_domain", "keep_all"),
+])
+def test_every_stage_refuses_a_value_outside_what_its_field_declares(stage, field, value):
+    from nlpfactory import stages
+
+    with pytest.raises(ConfigError, match=f"option '{field}'"):
+        stages.get(stage).Config(**{field: value})
 
 
 def test_labels_must_match_in_order_unless_only_names_count():
