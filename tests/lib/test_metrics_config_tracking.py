@@ -83,3 +83,14 @@ def test_weight_decay_spares_biases_layernorm_and_frozen_weights():
     decay, no_decay = decay_groups(layer.named_parameters(), 0.01)
     assert decay["params"] == [layer[0].weight] and decay["weight_decay"] == 0.01
     assert {id(p) for p in no_decay["params"]} == {id(layer[0].bias), id(layer[1].weight), id(layer[1].bias), id(layer[2].bias)}
+
+
+def test_scores_table_writes_each_class_and_its_counts_as_markdown():
+    from nlpfactory.evaluate import scores_table
+
+    per_type = {"PER": {"precision": 0.5, "recall": 1 / 3, "f1": 0.4, "support": 3, "predicted": 2}}
+    assert scores_table("type", per_type, {"gold entities": "support", "predicted": "predicted"}) == [
+        "| type | precision | recall | F1 | gold entities | predicted |",
+        "|---|---|---|---|---|---|",
+        "| PER | 0.5000 | 0.3333 | 0.4000 | 3 | 2 |",
+    ]
