@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nlpfactory.errors import ConfigError
@@ -134,3 +135,11 @@ def add_arguments(parser: argparse.ArgumentParser, config_cls: type, skip: tuple
 
 def from_args(config_cls: type[C], args: argparse.Namespace) -> C:
     return config_cls(**{k: v for k, v in vars(args).items() if k in field_types(config_cls)})
+
+
+def config_command(parser: argparse.ArgumentParser, config_cls: type[C],
+                   run: Callable[[C, argparse.Namespace], int], skip: tuple[str, ...] = ()) -> None:
+    """Add the config's options to a command (as `add_arguments`) and make `run(cfg, args)` its
+    handler, `cfg` built from those options; `args` holds the command's other arguments."""
+    add_arguments(parser, config_cls, skip)
+    parser.set_defaults(handler=lambda args: run(from_args(config_cls, args), args))
