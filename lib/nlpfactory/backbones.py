@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import check_options, option, to_dict
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import CARD_FILE, read_card
 
@@ -59,17 +59,13 @@ RECIPES = {r.name: r for r in (
 @dataclasses.dataclass
 class BackboneConfig:
     name: str = option("zh-small", "Which backbone: zh-small (the teachers' L4/H256 BERT), zh-tiny (the students' L2/H128 BERT) or zh-base (L12/H768, on a GPU).")
-    time_budget_minutes: float = option(0.0, "Wall-clock budget of the pretraining in minutes (0: the recipe's: on a CPU 60 for zh-small, 12 for zh-tiny; on a GPU 20, 10 and 60 for zh-base).")
-    max_steps: int = option(0, "Stop after this many steps (0: the time budget decides).")
+    time_budget_minutes: float = option(0.0, "Wall-clock budget of the pretraining in minutes (0: the recipe's: on a CPU 60 for zh-small, 12 for zh-tiny; on a GPU 20, 10 and 60 for zh-base).", least=0)
+    max_steps: int = option(0, "Stop after this many steps (0: the time budget decides).", least=0)
     force: bool = option(False, "Pretrain again even when this backbone is cached.")
 
     def __post_init__(self):
         recipe(self.name)
-        if self.time_budget_minutes < 0 or self.max_steps < 0:
-            from nlpfactory.errors import ConfigError
-
-            raise ConfigError("time_budget_minutes and max_steps must be 0 or more",
-                              option="time_budget_minutes/max_steps", fix="use 0 or a positive number")
+        check_options(self)
 
     def overrides(self) -> dict:
         return {k: v for k, v in (("time_budget_minutes", self.time_budget_minutes),

@@ -10,18 +10,34 @@ import argparse
 import dataclasses
 import json
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+from nlpfactory.errors import ConfigError
 
 C = TypeVar("C")
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A config field with a default and a sentence a non-programmer understands."""
+def option(default: Any, help: str, *, choices: tuple = (), least: float | None = None, **kwargs: Any) -> Any:
+    """A config field with a default and a sentence a non-programmer understands. `choices`
+    (the names it may take) and `least` (its smallest value) are checked by `check_options`,
+    so each stage states a field's range where it declares the field."""
+    metadata = {"help": help, "choices": tuple(choices), "least": least}
     if isinstance(default, (list, dict)):
         return dataclasses.field(
-            default_factory=lambda d=default: json.loads(json.dumps(d)), metadata={"help": help}, **kwargs
+            default_factory=lambda d=default: json.loads(json.dumps(d)), metadata=metadata, **kwargs
         )
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def check_options(config: Any) -> None:
+    """Refuse a field outside its declared `choices` or below its `least`, naming the option."""
+    for f in dataclasses.fields(config):
+        value, choices, least = getattr(config, f.name), f.metadata.get("choices"), f.metadata.get("least")
+        if choices and value not in choices:
+            raise ConfigError(f"{f.name} is {value!r}", option=f.name, fix=f"choose one of {', '.join(choices)}")
+        if least is not None and value < least:
+            raise ConfigError(f"{f.name} is {value}", option=f.name, fix=f"use {least} or more")
 
 
 def describe(config_cls: type) -> dict[str, str]:
@@ -119,3 +135,11 @@ def add_arguments(parser: argparse.ArgumentParser, config_cls: type, skip: tuple
 
 def from_args(config_cls: type[C], args: argparse.Namespace) -> C:
     return config_cls(**{k: v for k, v in vars(args).items() if k in field_types(config_cls)})
+
+
+def config_command(parser: argparse.ArgumentParser, config_cls: type[C],
+                   run: Callable[[C, argparse.Namespace], int], skip: tuple[str, ...] = ()) -> None:
+    """Add the config's options to a command (as `add_arguments`) and make `run(cfg, args)` its
+    handler, `cfg` built from those options; `args` holds the command's other arguments."""
+    add_arguments(parser, config_cls, skip)
+    parser.set_defaults(handler=lambda args: run(from_args(config_cls, args), args))

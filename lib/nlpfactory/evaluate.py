@@ -65,15 +65,24 @@ def markdown_report(name: str, split: str, overall: dict, per_domain: dict, labe
              f"{overall['examples']} examples · accuracy **{overall['accuracy']:.4f}** · "
              f"macro-F1 **{overall['macro_f1']:.4f}** · always guessing the largest class would "
              f"score {majority_rate(overall):.4f}", "",
-             "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for label, s in overall["per_class"].items():
-        lines.append(f"| {label} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1']:.4f} | {s['support']} |")
+             *scores_table("class", overall["per_class"], {"support": "support"})]
     if per_domain:
         lines += ["", "| domain | examples | accuracy | macro-F1 |", "|---|---|---|---|"]
         for domain, m in per_domain.items():
             lines.append(f"| {domain} | {m['examples']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |")
     lines += ["", *confusion_table("Confusion matrix", labels, overall["confusion_matrix"])]
     return "\n".join(lines) + "\n"
+
+
+def scores_table(first: str, per_class: dict, counts: dict[str, str]) -> list[str]:
+    """Precision, recall and F1 of each class (or entity type) as Markdown lines, headed by
+    `first`, then its counts: column header -> key in its scores."""
+    head = [first, "precision", "recall", "F1", *counts]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, s in per_class.items():
+        cells = [name, *(f"{s[k]:.4f}" for k in ("precision", "recall", "f1")), *(str(s[k]) for k in counts.values())]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def confusion_table(title: str, labels: list[str], matrix) -> list[str]:

@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from nlpfactory.config import from_params, option, parse_value
+from nlpfactory.config import check_options, from_params, option, parse_value
+from nlpfactory.errors import ConfigError
 from nlpfactory.metrics import classification_metrics
 
 
@@ -36,6 +37,32 @@ def test_parse_value_by_type():
         parse_value("maybe", bool)
 
 
+@dataclasses.dataclass
+class Ranged:
+    mode: str = option("a", "mode", choices=("a", "b"))
+    steps: int = option(1, "steps", least=0)
+
+
+def test_declared_choices_and_least_value_are_checked_naming_the_option():
+    check_options(Ranged(mode="b", steps=0))
+    with pytest.raises(ConfigError, match=r"option 'mode': mode is 'c'\n  fix: choose one of a, b"):
+        check_options(Ranged(mode="c"))
+    with pytest.raises(ConfigError, match=r"option 'steps': steps is -1\n  fix: use 0 or more"):
+        check_options(Ranged(steps=-1))
+
+
+@pytest.mark.parametrize(("stage", "field", "value"), [
+    ("finetune", "metric", "f1"), ("finetune", "nproc_per_node", 0), ("meta_teacher", "prototype", "token"),
+    ("distill", "nodes", 0), ("distill", "soft_loss", "mse"), ("fewshot", "prompt_count", 0),
+    ("pretrain", "max_steps", -1), ("predict", "precision", "fp16"), ("prepare_data", "other_domain", "keep_all"),
+])
+def test_every_stage_refuses_a_value_outside_what_its_field_declares(stage, field, value):
+    from nlpfactory import stages
+
+    with pytest.raises(ConfigError, match=f"option '{field}'"):
+        stages.get(stage).Config(**{field: value})
+
+
 def test_labels_must_match_in_order_unless_only_names_count():
     from nlpfactory.errors import InputError
     from nlpfactory.models.labels import check_labels_match
@@ -56,3 +83,14 @@ def test_weight_decay_spares_biases_layernorm_and_frozen_weights():
     decay, no_decay = decay_groups(layer.named_parameters(), 0.01)
     assert decay["params"] == [layer[0].weight] and decay["weight_decay"] == 0.01
     assert {id(p) for p in no_decay["params"]} == {id(layer[0].bias), id(layer[1].weight), id(layer[1].bias), id(layer[2].bias)}
+
+
+def test_scores_table_writes_each_class_and_its_counts_as_markdown():
+    from nlpfactory.evaluate import scores_table
+
+    per_type = {"PER": {"precision": 0.5, "recall": 1 / 3, "f1": 0.4, "support": 3, "predicted": 2}}
+    assert scores_table("type", per_type, {"gold entities": "support", "predicted": "predicted"}) == [
+        "| type | precision | recall | F1 | gold entities | predicted |",
+        "|---|---|---|---|---|---|",
+        "| PER | 0.5000 | 0.3333 | 0.4000 | 3 | 2 |",
+    ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from nlpfactory.config import add_arguments, defaults, describe, from_args
+from nlpfactory.cli.options import add_output_options
+from nlpfactory.config import config_command, defaults, describe
 from nlpfactory.data.pretrain_corpus import CorpusConfig
 from nlpfactory.stages.prepare_data import PrepareConfig
 
@@ -23,9 +24,8 @@ def register(subparsers) -> None:
         description="Every Chinese text the datahub reaches (reviews, THUCNews headlines, People's Daily "
                     "1998, MSRA NER sentences), cleaned, deduplicated, with every benchmark's dev/test texts "
                     "and their near-duplicates kept out, packed into sequences.")
-    add_arguments(corpus, CorpusConfig)
+    config_command(corpus, CorpusConfig, _corpus)
     corpus.add_argument("--output", default=None, help="Also write the corpus folder here (default: only the cache).")
-    corpus.set_defaults(handler=_corpus)
 
     prepare = commands.add_parser(
         "prepare", help="Turn a data file or a named corpus into a Dataset folder.",
@@ -37,13 +37,8 @@ def register(subparsers) -> None:
                          default=defaults(PrepareConfig)["data_source"],
                          help=f"{describe(PrepareConfig)['data_source']} "
                               f"(default: {defaults(PrepareConfig)['data_source']!r})")
-    add_arguments(prepare, PrepareConfig, skip=("data_source",))
-    prepare.add_argument("--output", required=True,
-                         help="The Dataset folder to write. An existing folder is replaced only when "
-                              "nlpfactory wrote it (see --overwrite).")
-    prepare.add_argument("--overwrite", action="store_true",
-                         help="Replace the output folder even if it holds files nlpfactory did not write.")
-    prepare.set_defaults(handler=_prepare)
+    config_command(prepare, PrepareConfig, _prepare, skip=("data_source",))
+    add_output_options(prepare, "Dataset")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -67,10 +62,10 @@ def _short(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _prepare(args: argparse.Namespace) -> int:
+def _prepare(cfg: PrepareConfig, args: argparse.Namespace) -> int:
     from nlpfactory.data.prepare import prepare_dataset
 
-    info = prepare_dataset(from_args(PrepareConfig, args), args.output, overwrite=args.overwrite)
+    info = prepare_dataset(cfg, args.output, overwrite=args.overwrite)
     print(f"Dataset written to {args.output}")
     print(f"  task: {info.task}; labels: {', '.join(info.labels)}"
           + (f"; domains: {', '.join(info.domains)}" if info.domains else ""))
@@ -79,12 +74,12 @@ def _prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus(args: argparse.Namespace) -> int:
+def _corpus(cfg: CorpusConfig, args: argparse.Namespace) -> int:
     import shutil
 
     from nlpfactory.data.pretrain_corpus import load_corpus
 
-    folder, _, info = load_corpus(from_args(CorpusConfig, args))
+    folder, _, info = load_corpus(cfg)
     if args.output:
         shutil.copytree(folder, args.output, dirs_exist_ok=True)
     print(f"{info['name']}: {info['sequences']} sequences, {info['characters']:,} characters in {args.output or folder}")

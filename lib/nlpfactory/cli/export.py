@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from nlpfactory.config import add_arguments, from_args
+from nlpfactory.cli.options import add_output_options
+from nlpfactory.config import config_command
 from nlpfactory.serving.export import ExportConfig
 
 
@@ -17,22 +18,18 @@ def register(subparsers) -> None:
                     "registers the model in the MLflow model registry.",
     )
     parser.add_argument("--model", required=True, help="The Model folder to export (a classifier).")
-    parser.add_argument("--output", required=True, help="The export folder to write. An existing folder is replaced only when "
-                             "nlpfactory wrote it (see --overwrite).")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="Replace the output folder even if it holds files nlpfactory did not write.")
+    add_output_options(parser, "export")
     parser.add_argument("--dataset", default=None,
                         help="A Dataset folder; its dev split checks int8 accuracy against fp32.")
-    add_arguments(parser, ExportConfig)
-    parser.set_defaults(handler=_export)
+    config_command(parser, ExportConfig, _export)
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(cfg: ExportConfig, args: argparse.Namespace) -> int:
     from nlpfactory.serving.export import export
     from nlpfactory.tracking import MlflowTracker
 
     # Like every stage command, it tracks: its MLflow run is the one the registered model comes from.
-    result = export(from_args(ExportConfig, args), args.model, args.output, args.dataset,
+    result = export(cfg, args.model, args.output, args.dataset,
                     tracker=MlflowTracker.from_env(), overwrite=args.overwrite)
     print(f"export written to {result.path}")
     for key, value in result.metrics.items():

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nlpfactory.backbones import BackboneConfig
 
 
 def register(subparsers) -> None:
     from nlpfactory.backbones import RECIPES, BackboneConfig
-    from nlpfactory.config import add_arguments
+    from nlpfactory.config import config_command
 
     models = subparsers.add_parser("models", help="Build and list the Chinese backbones pretrained here.",
                                    description="Build and list the Chinese backbones pretrained here.")
@@ -21,20 +25,17 @@ def register(subparsers) -> None:
                                             "corpus and config, and every stage accepts it as model=.")
     build.add_argument("name", choices=sorted(RECIPES), help="Which backbone: " +
                        "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()))
-    add_arguments(build, BackboneConfig, skip=("name",))
+    config_command(build, BackboneConfig, _build, skip=("name",))
     build.add_argument("--corpus", default=None, help="A corpus folder from `nlpfactory data corpus` (default: zh-pretrain).")
-    build.set_defaults(handler=_build)
 
     listing = commands.add_parser("list", help="Show the cached backbones.")
     listing.set_defaults(handler=_list)
 
 
-def _build(args: argparse.Namespace) -> int:
-    from nlpfactory.backbones import BackboneConfig, build
-    from nlpfactory.config import from_args
+def _build(cfg: BackboneConfig, args: argparse.Namespace) -> int:
+    from nlpfactory.backbones import build
     from nlpfactory.models.card import read_card
 
-    cfg = from_args(BackboneConfig, args)
     folder = build(cfg.name, corpus_dir=args.corpus, force=cfg.force, **cfg.overrides())
     metrics = read_card(folder)["mlm_metrics"]
     print(f"{cfg.name}: {folder}")

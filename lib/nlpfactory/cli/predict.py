@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from nlpfactory.config import add_arguments, from_args
+from nlpfactory.config import config_command
 from nlpfactory.stages.predict import PredictConfig
 
 
@@ -21,14 +21,13 @@ def register(subparsers) -> None:
                         help="The file to label (.tsv/.txt, .csv, .jsonl, .parquet), or a Dataset folder.")
     parser.add_argument("--output", required=True,
                         help="Where to write the labelled rows (.tsv, .csv, .jsonl or .parquet).")
-    add_arguments(parser, PredictConfig)
-    parser.set_defaults(handler=_predict)
+    config_command(parser, PredictConfig, _predict)
 
 
-def _predict(args: argparse.Namespace) -> int:
+def _predict(cfg: PredictConfig, args: argparse.Namespace) -> int:
     from nlpfactory.serving.predict_file import predict_file
 
-    result = predict_file(from_args(PredictConfig, args), args.model, args.input, args.output)
+    result = predict_file(cfg, args.model, args.input, args.output)
     counts = ", ".join(f"{label}: {n}" for label, n in result.label_counts.items())
     print(f"{result.rows} rows labelled ({counts}) -> {result.path}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from nlpfactory.config import add_arguments, from_args
+from nlpfactory.config import config_command
 from nlpfactory.serving.server import ServeConfig
 
 
@@ -20,16 +20,15 @@ def register(subparsers) -> None:
     )
     parser.add_argument("model", metavar="EXPORT_DIR",
                         help="An export folder (or any Model folder, run with PyTorch).")
-    add_arguments(parser, ServeConfig)
-    parser.set_defaults(handler=_serve)
+    config_command(parser, ServeConfig, _serve)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(cfg: ServeConfig, args: argparse.Namespace) -> int:
     from nlpfactory.errors import InputError
     from nlpfactory.serving.server import serve
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port {args.port} is not a TCP port", column="port",
                          fix="use a port from 1 to 65535 (0 picks a free one)")
-    serve(from_args(ServeConfig, args), args.model)
+    serve(cfg, args.model)
     return 0

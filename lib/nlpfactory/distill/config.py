@@ -14,8 +14,6 @@ from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.train.config import (
     TrainConfig,
-    check_dev_metric,
-    check_scale_out,
     dev_metric_option,
     nodes_option,
     nproc_per_node_option,
@@ -32,19 +30,12 @@ class MetaTeacherConfig(TrainConfig):
     learning_rate: float = option(3e-4, "Peak learning rate of AdamW: 3e-4 suits a preset trained from scratch (what model=auto becomes without a cached backbone); for a pretrained backbone (zh-small, hfl/rbt3) use about 1e-4 (the MetaKD paper uses 2e-5 for BERT-base).")
     model: str = option("auto", "Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = vocab_size_option()
-    prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).")
+    prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).", choices=PROTOTYPES)
     domain_loss_weight: float = option(0.5, "Weight of the corrupted-domain-label loss (gamma1 in the paper).")
     domain_dropout: float = option(0.1, "Dropout before the domain classifier of the domain branch.")
     metric: str = dev_metric_option()
     nproc_per_node: int = nproc_per_node_option()
     nodes: int = nodes_option()
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_scale_out(self)
-        if self.prototype not in PROTOTYPES:
-            raise ConfigError(f"prototype is {self.prototype!r}", option="prototype", fix=f"use one of {', '.join(PROTOTYPES)}")
-        check_dev_metric(self.metric)
 
 
 @dataclasses.dataclass
@@ -53,12 +44,12 @@ class DistillConfig(TrainConfig):
     stage1_*/stage2_* epochs and learning rates instead."""
 
     learning_rate: float = option(5e-4, "Vanilla KD: peak learning rate of AdamW (5e-4 suits a student trained from scratch).")
-    method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).")
+    method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).", choices=METHODS)
     domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
     student: str = option("auto", "Student: auto (the cached zh-tiny backbone when its vocabulary is the teacher's, else the tiny preset from scratch), or a preset size (tiny, small, base) built with the teacher's vocabulary.")
     student_init: str = option("random", "How the student starts: random, or teacher_layers:1,3 (the teacher's embeddings and these of its layers; then `student` is ignored).")
     temperature: float = option(2.0, "Softmax temperature of the soft labels (T); the soft loss is scaled by T squared.")
-    soft_loss: str = option("kl", "How the student matches the teacher's soft labels (vanilla KD, MetaKD stage 2): kl (KL divergence) or soft_ce (cross-entropy with the teacher's distribution: the same gradient, the loss offset by the teacher's entropy).")
+    soft_loss: str = option("kl", "How the student matches the teacher's soft labels (vanilla KD, MetaKD stage 2): kl (KL divergence) or soft_ce (cross-entropy with the teacher's distribution: the same gradient, the loss offset by the teacher's entropy).", choices=SOFT_LOSSES)
     alpha: float = option(0.5, "Vanilla KD: share of the soft-label loss; the rest is the loss on the true labels.")
     use_stored_logits: bool = option(True, "Vanilla KD: take the teacher's soft labels from the Dataset's logits column when it has one.")
     intermediate: bool = option(False, "Vanilla KD: also match hidden states and attention scores layer by layer (TinyBERT style).")
@@ -76,11 +67,6 @@ class DistillConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_scale_out(self)
-        if self.method not in METHODS:
-            raise ConfigError(f"method is {self.method!r}", option="method", fix=f"use one of {', '.join(METHODS)}")
-        if self.soft_loss not in SOFT_LOSSES:
-            raise ConfigError(f"soft_loss is {self.soft_loss!r}", option="soft_loss", fix=f"use one of {', '.join(SOFT_LOSSES)}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature is {self.temperature}", option="temperature", fix="use a positive number, e.g. 2")
         if not 0 <= self.alpha <= 1:
@@ -90,7 +76,6 @@ class DistillConfig(TrainConfig):
         for name in ("stage1_epochs", "stage2_epochs"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 0 (skip the stage) or more")
-        check_dev_metric(self.metric)
 
 
 @dataclasses.dataclass

@@ -31,16 +31,13 @@ def score_tagger(predictor, frame, tag_names: list[str], name: str, split: str):
 
 
 def markdown_report(name: str, split: str, m: dict, tag_names: list[str]) -> str:
-    from nlpfactory.evaluate import confusion_table
+    from nlpfactory.evaluate import confusion_table, scores_table
 
     lines = [f"# Evaluation of {name} on the {split} split", "",
              f"{m['examples']} sentences · entity F1 **{m['entity_f1']:.4f}** (precision "
              f"{m['entity_precision']:.4f}, recall {m['entity_recall']:.4f}; exact span and type) · "
              f"token accuracy {m['token_accuracy']:.4f}", "",
-             "| type | precision | recall | F1 | gold entities | predicted |", "|---|---|---|---|---|---|"]
-    for kind, s in m["per_class"].items():
-        lines.append(f"| {kind} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1']:.4f} | "
-                     f"{s['support']} | {s['predicted']} |")
+             *scores_table("type", m["per_class"], {"gold entities": "support", "predicted": "predicted"})]
     lines += ["", "Most frequent errors (an entity counted once, by how it went wrong):", "",
               "| error | count |", "|---|---|"]
     lines += [f"| {what} | {n} |" for what, n in m["confusions"]] or ["| none | 0 |"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpfactory.atomic import atomic_dir
-from nlpfactory.config import option, to_dict
+from nlpfactory.config import check_options, option, to_dict
 from nlpfactory.errors import InputError, NlpFactoryError
 from nlpfactory.models.card import read_card, write_card
 from nlpfactory.models.load import with_model_max_length
@@ -54,13 +54,11 @@ class ExportConfig:
     max_int8_accuracy_drop: float = option(1.0, "Largest allowed drop of accuracy, in points, from fp32 to int8 on the Dataset's dev split (checked when a Dataset is given).")
     register_name: str = option("", "Register the export in the MLflow model registry under this name; empty: do not register.")
     alias: str = option("candidate", "Alias given to the registered version (for example candidate or champion).")
-    kserve_runtime: str = option("nlpfactory", "Runtime in the KServe manifest: nlpfactory (our image serving the int8 ONNX model, text in, label names out), huggingface (KServe's Hugging Face server on the PyTorch weights) or triton (Triton on the ONNX model, token ids in).")
+    kserve_runtime: str = option("nlpfactory", "Runtime in the KServe manifest: nlpfactory (our image serving the int8 ONNX model, text in, label names out), huggingface (KServe's Hugging Face server on the PyTorch weights) or triton (Triton on the ONNX model, token ids in).", choices=RUNTIMES)
     storage_uri: str = option("", "Where the export folder is or will be uploaded (s3://, gs://, pvc://); the KServe manifest points there. Empty: the artifact's own URI on a cluster, else a placeholder to edit.")
 
     def __post_init__(self):
-        if self.kserve_runtime not in RUNTIMES:
-            raise InputError(f"unknown KServe runtime {self.kserve_runtime!r}", column="kserve_runtime",
-                             fix=f"choose one of {', '.join(RUNTIMES)}")
+        check_options(self)
         if self.tolerance <= 0:
             raise InputError("tolerance must be positive", column="tolerance", fix="use e.g. 1e-4")
         if self.register_name and not self.alias:

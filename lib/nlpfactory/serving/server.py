@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlpfactory.config import option
+from nlpfactory.config import check_options, option
 from nlpfactory.errors import InputError
 from nlpfactory.serving import protocols
 from nlpfactory.serving.admission import Gate, read_json
@@ -37,27 +37,21 @@ class ServeConfig:
     host: str = option("127.0.0.1", "Address to listen on; 0.0.0.0 to accept connections from other machines (e.g. in a container).")
     port: int = option(8080, "TCP port to listen on (1-65535).")
     model_name: str = option("", "Name in the KServe routes (/v1/models/NAME, /v2/models/NAME); empty: the registered name, else the folder's name.")
-    max_batch: int = option(64, "Most texts one request may carry; larger batches are refused with 413.")
-    max_request_bytes: int = option(1_000_000, "Largest request body accepted, in bytes; larger bodies are refused with 413.")
-    workers: int = option(2, "Requests run by the model at the same time; memory grows with it.")
+    max_batch: int = option(64, "Most texts one request may carry; larger batches are refused with 413.", least=1)
+    max_request_bytes: int = option(1_000_000, "Largest request body accepted, in bytes; larger bodies are refused with 413.", least=1)
+    workers: int = option(2, "Requests run by the model at the same time; memory grows with it.", least=1)
     queue: int = option(32, "Requests allowed to wait for a worker; more are refused at once with 503 and Retry-After.")
-    batch_size: int = option(16, "Texts the model runs at once within a request; bounds the memory of one run.")
-    precision: str = option("auto", "Which ONNX model to serve: int8, fp32, or auto (int8 when the export has it).")
+    batch_size: int = option(16, "Texts the model runs at once within a request; bounds the memory of one run.", least=1)
+    precision: str = option("auto", "Which ONNX model to serve: int8, fp32, or auto (int8 when the export has it).", choices=PRECISIONS)
     graceful_timeout: int = option(10, "Seconds in-flight requests get to finish after SIGTERM before the server stops.")
 
     def __post_init__(self):
+        check_options(self)
         if not 1 <= self.port <= 65535:
             raise InputError(f"port {self.port} is not a TCP port", column="port",
                              fix="use a number from 1 to 65535, e.g. --port 8080")
-        for name in ("max_batch", "max_request_bytes", "workers", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1", column=name,
-                                 fix=f"use e.g. --{name.replace('_', '-')} {ServeConfig.__dataclass_fields__[name].default}")
         if self.queue < 0:
             raise InputError("queue cannot be negative", column="queue", fix="use 0 to refuse every request that would wait")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"unknown precision {self.precision!r}", column="precision",
-                             fix=f"choose one of {', '.join(PRECISIONS)}")
 
 
 def create_app(predictor, cfg: ServeConfig, name: str = "model"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from nlpfactory.augment.eda import OPERATIONS
-from nlpfactory.config import option
+from nlpfactory.config import check_options, option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -23,8 +23,8 @@ RECORDS = {"metrics": Port("Rows before and after, copies made and copies the te
 
 @dataclasses.dataclass
 class AugmentConfig:
-    method: str = option("mlm", "How new rows are made: 'mlm' (masked words refilled by a language model) or 'eda' (random word and character swaps, deletions, insertions).")
-    expansion: int = option(10, "Augmented copies made from each training row.")
+    method: str = option("mlm", "How new rows are made: 'mlm' (masked words refilled by a language model) or 'eda' (random word and character swaps, deletions, insertions).", choices=METHODS)
+    expansion: int = option(10, "Augmented copies made from each training row.", least=1)
     mask_ratio: float = option(0.25, "Share of each text changed: masked and refilled (mlm), or swapped/deleted/inserted (eda).")
     eda_operations: list[str] = option(list(OPERATIONS), "EDA edits to draw from, one per copy: word_swap, word_delete, word_insert, char_swap, char_delete, char_insert.")
     top_k: int = option(20, "MLM refill samples from this many most likely tokens at each masked place.")
@@ -34,11 +34,7 @@ class AugmentConfig:
     seed: int = option(42, "Random seed: the same seed gives the same augmented rows.")
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ConfigError(f"unknown augmentation method {self.method!r}", option="method",
-                              fix=f"choose one of {', '.join(METHODS)}")
-        if self.expansion < 1:
-            raise ConfigError(f"expansion is {self.expansion}", option="expansion", fix="use at least 1")
+        check_options(self)
         if not 0 < self.mask_ratio <= 1:
             raise ConfigError(f"mask_ratio is {self.mask_ratio}", option="mask_ratio", fix="use a share in (0, 1], e.g. 0.25")
         unknown = [op for op in self.eda_operations if op not in OPERATIONS]

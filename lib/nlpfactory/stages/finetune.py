@@ -9,8 +9,6 @@ from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.config import (
     TrainConfig,
-    check_dev_metric,
-    check_scale_out,
     dev_metric_option,
     nodes_option,
     nproc_per_node_option,
@@ -33,11 +31,6 @@ class FinetuneConfig(TrainConfig):
     metric: str = dev_metric_option()
     nproc_per_node: int = nproc_per_node_option()
     nodes: int = nodes_option()
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_dev_metric(self.metric)
-        check_scale_out(self)
 
 
 Config = FinetuneConfig

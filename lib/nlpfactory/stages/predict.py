@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from nlpfactory.config import option
-from nlpfactory.errors import ConfigError
+from nlpfactory.config import check_options, option
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
 
@@ -21,20 +20,16 @@ RECORDS = {"metrics": Port("How many rows were labelled, and how many got each l
 
 @dataclasses.dataclass
 class PredictConfig:
-    batch_size: int = option(64, "How many rows the model predicts at once.")
+    batch_size: int = option(64, "How many rows the model predicts at once.", least=1)
     text_column: str = option("text", "The input column holding the text to classify.")
     text_b_column: str = option("", "The input column holding the second text of a pair; empty: text_b when the model takes pairs.")
     split: str = option("test", "When the input is a Dataset folder: which split to predict.")
-    precision: str = option("auto", "For an export folder: int8, fp32, or auto (int8 when the export has it).")
+    precision: str = option("auto", "For an export folder: int8, fp32, or auto (int8 when the export has it).", choices=PRECISIONS)
     device: str = option("auto", "Where to run the model: auto (a GPU when there is one), cpu or cuda.")
     encoding: str = option("utf-8", "Text encoding of the input file, e.g. utf-8 or gb18030.")
 
     def __post_init__(self):
-        if self.batch_size < 1:
-            raise ConfigError("batch_size must be at least 1", option="batch_size", fix="use e.g. 64")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"unknown precision {self.precision!r}", option="precision",
-                              fix=f"choose one of {', '.join(PRECISIONS)}")
+        check_options(self)
 
 
 Config = PredictConfig

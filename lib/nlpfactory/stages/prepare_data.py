@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from nlpfactory.config import option
+from nlpfactory.config import check_options, option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
@@ -35,8 +35,8 @@ class PrepareConfig:
     seed: int = option(42, "Random seed for sampling and splitting; the same seed gives the same splits.")
     dedup: bool = option(True, "Remove repeated texts (and texts given conflicting labels) before splitting.")
     encoding: str = option("utf-8", "Text encoding of the data files, e.g. utf-8 or gb18030.")
-    max_rows: int = option(0, "Keep at most this many rows, drawn evenly across labels and domains before splitting; 0 keeps all.")
-    other_domain: str = option("keep", "Rows the domain keywords cannot place: keep them as domain 'other', or drop them.")
+    max_rows: int = option(0, "Keep at most this many rows, drawn evenly across labels and domains before splitting; 0 keeps all.", least=0)
+    other_domain: str = option("keep", "Rows the domain keywords cannot place: keep them as domain 'other', or drop them.", choices=OTHER_DOMAIN_CHOICES)
     domains: list = option([], "Keep only these domains, e.g. hotel,laptop,book; empty keeps all.")
     normalize_labels: bool = option(False, "Merge labels that differ only in letter case or number format (NEG/neg, 1/1.0) into their most common spelling; off, such labels are an error.")
 
@@ -47,18 +47,13 @@ class PrepareConfig:
         # Numbers inside list parameters arrive from KFP as floats (1 -> 1.0).
         self.labels = [_name(v) for v in self.labels]
         self.domains = [_name(v) for v in self.domains]
+        check_options(self)
         if not self.data_source.strip():
             raise ConfigError("data_source is empty", option="data_source",
                               fix="give a data file or a corpus name (see `nlpfactory data list`)")
         if self.task not in ("", *TASKS):
             raise ConfigError(f"unknown task {self.task!r}", option="task",
                               fix=f"use one of {', '.join(TASKS)}, or leave it empty")
-        if self.other_domain not in OTHER_DOMAIN_CHOICES:
-            raise ConfigError(f"other_domain must be keep or drop, not {self.other_domain!r}",
-                              option="other_domain", fix="use --other-domain keep or --other-domain drop")
-        if self.max_rows < 0:
-            raise ConfigError(f"max_rows is {self.max_rows}", option="max_rows",
-                              fix="use 0 for all rows, or a positive number")
         check_ratios(self.dev_ratio, self.test_ratio)
 
     @property

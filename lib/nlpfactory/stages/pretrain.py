@@ -8,7 +8,7 @@ from nlpfactory.config import option
 from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
-from nlpfactory.train.config import TrainConfig, check_scale_out, nodes_option, nproc_per_node_option
+from nlpfactory.train.config import TrainConfig, nodes_option, nproc_per_node_option
 
 SUMMARY = "Teach a model the language with whole-word masked-LM training on unlabelled text."
 INPUTS = {"dataset": Port("Optional Dataset whose text (the splits chosen in `splits`) is pretrained on.", optional=True)}
@@ -24,22 +24,17 @@ class PretrainConfig(TrainConfig):
     splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")
     mask_ratio: float = option(0.15, "Share of the tokens masked in each text, chosen as whole jieba words.")
     vocab_size: int = option(8000, "Vocabulary size learned from the pretraining text when the model is a preset (BERT-Chinese layout: specials, characters, then Latin pieces).")
-    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes, or as many as the time budget allows).")
-    time_budget_minutes: float = option(0.0, "Wall-clock budget of the whole stage in minutes: the step count is sized to fit and training stops when it is spent (0: no budget).")
-    eval_rows: int = option(200, "Texts held out to measure the MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).")
-    eval_every_steps: int = option(0, "Measure held-out MLM accuracy and perplexity every this many steps and log them (0: only before and after).")
+    max_steps: int = option(0, "Stop after this many training steps (0: train for `epochs` full passes, or as many as the time budget allows).", least=0)
+    time_budget_minutes: float = option(0.0, "Wall-clock budget of the whole stage in minutes: the step count is sized to fit and training stops when it is spent (0: no budget).", least=0)
+    eval_rows: int = option(200, "Texts held out to measure the MLM loss and accuracy (at most a tenth of the text; 0: measure on training text).", least=0)
+    eval_every_steps: int = option(0, "Measure held-out MLM accuracy and perplexity every this many steps and log them (0: only before and after).", least=0)
     nproc_per_node: int = nproc_per_node_option()
     nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
-        check_scale_out(self)
         if not 0 < self.mask_ratio < 1:
             raise ConfigError(f"mask_ratio is {self.mask_ratio}", option="mask_ratio", fix="use a share between 0 and 1, e.g. 0.15")
-        if min(self.max_steps, self.eval_rows, self.eval_every_steps, self.time_budget_minutes) < 0:
-            raise ConfigError("max_steps, eval_rows, eval_every_steps and time_budget_minutes must be 0 or more",
-                              option="max_steps/eval_rows/eval_every_steps/time_budget_minutes",
-                              fix="use 0 or a positive number")
 
 
 Config = PretrainConfig

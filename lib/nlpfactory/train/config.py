@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from nlpfactory.config import option
+from nlpfactory.config import check_options, option
 from nlpfactory.errors import ConfigError
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -12,46 +12,36 @@ PRECISIONS = ("auto", "bf16", "fp32")
 
 @dataclasses.dataclass
 class TrainConfig:
-    epochs: int = option(3, "How many passes over the training data.")
-    batch_size: int = option(32, "Examples per training step.")
+    epochs: int = option(3, "How many passes over the training data.", least=1)
+    batch_size: int = option(32, "Examples per training step.", least=1)
     learning_rate: float = option(5e-5, "Peak learning rate of AdamW (after warmup).")
     weight_decay: float = option(0.01, "AdamW weight decay (not applied to biases and LayerNorm).")
     warmup_ratio: float = option(0.1, "Share of the steps over which the learning rate rises from 0.")
-    grad_accum_steps: int = option(1, "Add up gradients over this many batches before a step.")
+    grad_accum_steps: int = option(1, "Add up gradients over this many batches before a step.", least=1)
     max_grad_norm: float = option(1.0, "Clip the gradient norm to this value (0 turns clipping off).")
-    max_length: int = option(128, "Longest input in tokens; longer texts are cut.")
+    max_length: int = option(128, "Longest input in tokens; longer texts are cut.", least=1)
     early_stopping_patience: int = option(2, "Stop after this many epochs without a better dev score (0: never stop early).")
     checkpoint_every_steps: int = option(200, "Save a resumable checkpoint every this many steps.")
     seed: int = option(42, "Random seed: the same seed gives the same model.")
-    precision: str = option("auto", "Arithmetic of the forward and backward passes: bf16 (autocast; weights and optimizer stay fp32), fp32, or auto (bf16 on a GPU or a CPU with native bf16 instructions, else fp32).")
+    precision: str = option("auto", "Arithmetic of the forward and backward passes: bf16 (autocast; weights and optimizer stay fp32), fp32, or auto (bf16 on a GPU or a CPU with native bf16 instructions, else fp32).", choices=PRECISIONS)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "grad_accum_steps", "max_length"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} is {getattr(self, name)}", option=name, fix="use 1 or more")
+        # The subclass's fields too: a training stage's config needs no checks of its own for
+        # the ranges and choices its fields declare.
+        check_options(self)
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio is {self.warmup_ratio}", option="warmup_ratio", fix="use a share in [0, 1), e.g. 0.1")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision is {self.precision!r}", option="precision", fix=f"use one of: {', '.join(PRECISIONS)}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate", fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model")
 
 
-# Options several training stages share word for word: one description and one check each.
-DEV_METRICS = ("accuracy", "macro_f1")
-
-
+# Options several training stages share word for word: one description and one range each.
 def vocab_size_option():
     return option(8000, "Vocabulary size learned from the training text when the model is a preset.")
 
 
 def dev_metric_option():
-    return option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.")
-
-
-def check_dev_metric(metric: str) -> None:
-    if metric not in DEV_METRICS:
-        raise ConfigError(f"metric is {metric!r}", option="metric", fix="use accuracy or macro_f1")
+    return option("accuracy", "Dev score that picks the best epoch: accuracy or macro_f1.", choices=("accuracy", "macro_f1"))
 
 
 # Scale-out: stages.execute reads these two (torchrun on this machine, a PyTorchJob across pods).
@@ -59,17 +49,11 @@ SCALE_OUT = ("nproc_per_node", "nodes")
 
 
 def nproc_per_node_option():
-    return option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.")
+    return option(1, "Training processes on this machine (torchrun data parallel, one per GPU or a few CPU cores); the batch size stays the global one.", least=1)
 
 
 def nodes_option():
-    return option(1, "Training pods: more than 1 runs the training as a Kubeflow PyTorchJob of that many pods, nproc_per_node processes each (needs the Training Operator and a cluster settings file with a shared cache PVC).")
-
-
-def check_scale_out(cfg) -> None:
-    for name in SCALE_OUT:
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"{name} is {getattr(cfg, name)}", option=name, fix="use 1 or more")
+    return option(1, "Training pods: more than 1 runs the training as a Kubeflow PyTorchJob of that many pods, nproc_per_node processes each (needs the Training Operator and a cluster settings file with a shared cache PVC).", least=1)
 
 
 def decay_groups(named_parameters, weight_decay: float) -> list[dict]:
