@@ -9,26 +9,22 @@ What a container needs from this machine, and how it gets it:
   same absolute path;
 - the cache (datahub corpora, resumable training state): this machine's, mounted read-write;
 - MLflow: the same store as a subprocess run. A local store (SQLite file or folder) is served
-  by an `mlflow server` started on 127.0.0.1 for the run, its artifact folder mounted where
-  the store says it is; a tracking server URI is passed through. Containers use the host's
-  network, so loopback is the same loopback.
+  by a tracking server started on 127.0.0.1 for the run (pipelines/mlflow_server.py; the
+  first container starts while it does), its artifact folder mounted where the store says it
+  is; a tracking server URI is passed through. Containers use the host's network, so loopback
+  is the same loopback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from nlpfactory.errors import InputError
-from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_PARAMS, ENV_PIPELINE_RUN_ID
+from nlpfactory.pipelines.mlflow_server import Served, tracking_server
+from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_PARAMS, ENV_PIPELINE_RUN_ID, ENV_TRACKING_READY_BY
 
 # Passed through to the containers when set here (credentials of a tracking server / store).
 PASSED_THROUGH = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
@@ -85,91 +81,23 @@ def host_paths(arguments: dict) -> tuple[dict, list[Path]]:
     return out, paths
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def local_store(uri: str) -> tuple[str, Path] | None:
-    """(backend store URI, artifact folder) of a store on this machine's disk, else None."""
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):]).resolve()
-        return f"sqlite:///{db}", db.parent / "mlartifacts"
-    if uri.startswith(("http://", "https://", "databricks")):
-        return None
-    folder = Path(uri[len("file://"):] if uri.startswith("file://") else uri).resolve()
-    return folder.as_uri(), folder
-
-
-@contextlib.contextmanager
-def tracking_server(uri: str, timeout: float = 180) -> Iterator[tuple[str, list[Path]]]:
-    """(URI the containers track to, folders they must write). Starts `mlflow server` on
-    loopback over a local store; passes a server URI through."""
-    store = local_store(uri)
-    if store is None:
-        yield uri, []
-        return
-    backend, artifacts = store
-    artifacts.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    # --no-serve-artifacts: runs record the artifact folder's path and the containers write
-    # there through the mount, exactly as a subprocess run does.
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
-               "--default-artifact-root", artifacts.as_uri(), "--no-serve-artifacts",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    # MLflow's job execution (GenAI scorer jobs) starts a job runner and a task queue beside the
-    # server; nothing here uses it, and it more than doubled the start (28 s -> 12.6 s without,
-    # measured under load by bench/pipeline_overhead.py).
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    # Its log goes to a file: a pipe nobody reads fills up with the access log of a long run
-    # and stalls the server.
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(server, url, timeout, log)
-            yield url, [artifacts]
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
-def _wait_healthy(server: subprocess.Popen, url: str, timeout: float, log) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise InputError(f"the MLflow server for the containers exited: {log.read()[-2000:]}",
-                             fix="check MLFLOW_TRACKING_URI, or give a reachable tracking server")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        time.sleep(0.3)
-    raise InputError(f"the MLflow server for the containers did not answer within {timeout:.0f} s",
-                     fix="check MLFLOW_TRACKING_URI")
-
-
-def runner_settings(tracking_uri: str, pipeline_root: Path, writable: list[Path],
-                    readable: list[Path], cache: Path) -> dict:
+def runner_settings(tracking: Served, pipeline_root: Path, readable: list[Path], cache: Path) -> dict:
     """The `docker run` arguments of every task (kfp's DockerRunner passes them on; it
     mounts the pipeline root itself)."""
     from docker.types import Mount
 
     cache.mkdir(parents=True, exist_ok=True)
-    writable = [p for p in _outermost([*writable, cache]) if not _under(p, pipeline_root)]
+    writable = [p for p in _outermost([*tracking.writable, cache]) if not _under(p, pipeline_root)]
     covered = [pipeline_root, *writable]
     mounts = [Mount(str(p), str(p), type="bind") for p in writable]
     mounts += [Mount(str(p), str(p), type="bind", read_only=True)
                for p in _outermost(readable) if not any(_under(p, w) for w in covered)]
-    environment = {"MLFLOW_TRACKING_URI": tracking_uri, "NLPFACTORY_CACHE": str(cache),
+    environment = {"MLFLOW_TRACKING_URI": tracking.uri, "NLPFACTORY_CACHE": str(cache),
                    "HF_HOME": str(cache / "huggingface"), "HOME": IMAGE_HOME,
                    **{k: os.environ[k] for k in (*PASSED_THROUGH, ENV_PIPELINE, ENV_PIPELINE_RUN_ID, ENV_PIPELINE_PARAMS)
                       if os.environ.get(k)}}
+    if tracking.ready_by:
+        environment[ENV_TRACKING_READY_BY] = f"{tracking.ready_by:.1f}"
     # No `user`: the containers run as the image's own user (see hand_over).
     return {"network_mode": "host", "mounts": mounts, "environment": environment}
 
@@ -199,9 +127,9 @@ def docker_runner(arguments: dict, pipeline_root: Path, image: str) -> Iterator[
     uid = image_uid(image)
     arguments, readable = host_paths(arguments)
     cache = cache_dir().resolve()
-    with tracking_server(tracking_uri()) as (uri, writable):
-        hand_over([pipeline_root, cache, *writable], uid)
-        settings = runner_settings(uri, pipeline_root, writable, readable, cache)
+    with tracking_server(tracking_uri()) as tracking:
+        hand_over([pipeline_root, cache, *tracking.writable], uid)
+        settings = runner_settings(tracking, pipeline_root, readable, cache)
         yield local.DockerRunner(**settings), arguments
 
 

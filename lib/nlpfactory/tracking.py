@@ -12,7 +12,7 @@ them, so the runner itself never loads MLflow (seconds of imports and store set-
 add to every run's wall time).
 
 Tracking never fails a stage and never holds it up for long: an http(s) server is probed once
-with a short timeout, MLflow's own client is told not to retry, and the first failure turns
+with a short timeout (or, when the runner says it is still starting, until the time it gave), MLflow's own client is told not to retry, and the first failure turns
 tracking off for the rest of the stage with one warning. The stage's outputs stay in its KFP
 artifacts either way.
 """
@@ -38,6 +38,9 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 ENV_PIPELINE = "NLPFACTORY_PIPELINE"
 ENV_PIPELINE_RUN_ID = "NLPFACTORY_PIPELINE_RUN_ID"
 ENV_PIPELINE_PARAMS = "NLPFACTORY_PIPELINE_PARAMS"
+# Epoch seconds until which a tracking server may still be starting: a task that finds it
+# silent waits for it until then (a docker run starts its server beside the first container).
+ENV_TRACKING_READY_BY = "NLPFACTORY_TRACKING_READY_BY"
 TAG_PIPELINE = "nlpfactory.pipeline"
 TAG_KFP_RUN = "nlpfactory.kfp_run_id"
 TAG_TASK = "nlpfactory.task"
@@ -65,14 +68,24 @@ def ui_hint(uri: str) -> str:
     return f"mlflow ui --backend-store-uri {uri}"
 
 
-def unreachable(uri: str, timeout: float = PROBE_SECONDS) -> str | None:
-    """Why an http(s) tracking server cannot be used now, or None when it answers.
+def unreachable(uri: str, timeout: float = PROBE_SECONDS, ready_by: float = 0.0) -> str | None:
+    """Why an http(s) tracking server cannot be used now, or None when it answers. Until
+    `ready_by` (epoch seconds) a server that does not answer is waited for.
 
     Any HTTP answer counts as reachable (a proxy may guard /health); only a refused, reset or
     silent connection does not. File and database stores are not probed.
     """
     if not uri.startswith(("http://", "https://")):
         return None
+    started = time.time()
+    while (why := _probe(uri, timeout)) and time.time() < ready_by:
+        time.sleep(0.2)
+    if why and ready_by > started:
+        why += f"; waited {time.time() - started:.0f} s for it to start ({ENV_TRACKING_READY_BY})"
+    return why
+
+
+def _probe(uri: str, timeout: float) -> str | None:
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
             return None
@@ -187,7 +200,7 @@ class MlflowTracker(Tracker):
             return None if self._off else self._client
         for name, value in FAIL_FAST_ENV.items():
             os.environ.setdefault(name, value)
-        self._off = unreachable(self.uri)
+        self._off = unreachable(self.uri, ready_by=_ready_by_from_env())
         if self._off:
             return None
         import mlflow
@@ -316,6 +329,15 @@ def _params_from_env() -> dict[str, Any]:
         log.warning("%s is not JSON; the pipeline's parameters are not logged", ENV_PIPELINE_PARAMS)
         return {}
     return params if isinstance(params, dict) else {}
+
+
+def _ready_by_from_env() -> float:
+    text = os.environ.get(ENV_TRACKING_READY_BY, "")
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        log.warning("%s is not a number of seconds; the tracking server is not waited for", ENV_TRACKING_READY_BY)
+        return 0.0
 
 
 def _safe_key(key: str) -> str:

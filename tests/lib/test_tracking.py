@@ -95,6 +95,36 @@ def test_an_unreachable_server_costs_seconds_warns_once_and_the_stage_finishes(m
     assert len(messages) == 1 and uri in messages[0]
 
 
+def test_a_server_still_starting_is_waited_for_until_ready_by_and_no_longer():
+    import http.server
+    import threading
+
+    from nlpfactory.tracking import unreachable
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    late = threading.Timer(1.0, lambda: threading.Thread(
+        target=http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever, daemon=True).start())
+    late.start()
+    assert unreachable(uri) is not None  # not up yet, and no wait asked for: one refused probe
+    assert unreachable(uri, ready_by=time.time() + 30) is None  # up a second later
+    late.join()
+
+    never = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    why = unreachable(never, ready_by=time.time() + 1.5)
+    assert "waited" in why and "NLPFACTORY_TRACKING_READY_BY" in why
+    assert 1.4 < time.monotonic() - started < 10
+
+
 def test_the_ui_hint_fits_the_kind_of_store():
     assert ui_hint("sqlite:///mlflow.db") == "mlflow ui --backend-store-uri sqlite:///mlflow.db"
     assert ui_hint("file:///tmp/mlruns").startswith("mlflow ui --backend-store-uri")

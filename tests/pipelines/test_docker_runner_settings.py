@@ -13,10 +13,10 @@ from nlpfactory.pipelines.docker_runner import (
     hand_over,
     host_paths,
     image_uid,
-    local_store,
     runner_settings,
     task_image,
 )
+from nlpfactory.pipelines.mlflow_server import Served, local_store
 
 
 def test_data_files_named_in_arguments_become_absolute_and_mounted_read_only(tmp_path, monkeypatch):
@@ -26,7 +26,7 @@ def test_data_files_named_in_arguments_become_absolute_and_mounted_read_only(tmp
 
     assert arguments == {"data_source": str(tmp_path / "reviews.tsv"), "model": "tiny", "epochs": 2}
     root, cache = tmp_path / "out", tmp_path / "cache"
-    settings = runner_settings("http://127.0.0.1:5000", root, [tmp_path / "mlartifacts"], readable, cache)
+    settings = runner_settings(Served("http://127.0.0.1:5000", [tmp_path / "mlartifacts"]), root, readable, cache)
 
     mounts = {m["Target"]: m for m in settings["mounts"]}
     assert mounts[str(tmp_path / "reviews.tsv")]["ReadOnly"] is True
@@ -38,12 +38,14 @@ def test_data_files_named_in_arguments_become_absolute_and_mounted_read_only(tmp
 
 def test_containers_run_as_the_images_user_on_the_host_network_tracking_to_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
-    settings = runner_settings("http://127.0.0.1:5000", tmp_path / "out", [], [], tmp_path / "cache")
+    tracking = Served("http://127.0.0.1:5000", [], ready_by=1700000000.0)
+    settings = runner_settings(tracking, tmp_path / "out", [], tmp_path / "cache")
 
     assert "user" not in settings and "group_add" not in settings  # the image's USER applies
     assert settings["network_mode"] == "host"
     env = settings["environment"]
     assert env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+    assert env["NLPFACTORY_TRACKING_READY_BY"] == "1700000000.0"  # the tasks wait for a server still starting
     assert env["NLPFACTORY_CACHE"] == str(tmp_path / "cache")
     assert env["MLFLOW_TRACKING_TOKEN"] == "secret-token"
 
@@ -99,7 +101,7 @@ def test_as_root_the_runs_folders_are_handed_to_the_images_user(tmp_path):
 
 def test_nested_paths_are_mounted_once(tmp_path):
     data = tmp_path / "cache" / "corpus.tsv"
-    settings = runner_settings("http://x", tmp_path / "out", [tmp_path / "cache"], [data], tmp_path / "cache")
+    settings = runner_settings(Served("http://x", [tmp_path / "cache"]), tmp_path / "out", [data], tmp_path / "cache")
 
     assert [m["Target"] for m in settings["mounts"]] == [str(tmp_path / "cache")]
 
