@@ -138,6 +138,7 @@ def parts(runners: list[str], store_creation_s: float) -> dict[str, float]:
 
         out["container start + exit (per task)"] = timed(["docker", "run", "--rm", "--network", "host", IMAGE, "true"])
         out["tracking server start -> answering (per docker run, beside the first container)"] = mlflow_server_start()
+        out["baseline: `mlflow server` start -> answering (what a docker run waited for before)"] = mlflow_command_start()
     return out
 
 
@@ -150,6 +151,34 @@ def mlflow_server_start() -> float:
     with tracking_server(tracking_uri()):
         pass  # a clean exit waits until the server answers
     return round(time.perf_counter() - started, 2)
+
+
+def mlflow_command_start() -> float:
+    """The same store served by `mlflow server` (its command line, then uvicorn)."""
+    import urllib.request
+
+    from nlpfactory.pipelines.mlflow_server import free_port, local_store
+    from nlpfactory.tracking import tracking_uri
+
+    backend, artifacts = local_store(tracking_uri())
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
+                               "--default-artifact-root", artifacts.as_uri(), "--no-serve-artifacts",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    try:
+        while time.perf_counter() - started < 300:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    return round(time.perf_counter() - started, 2)
+            except OSError:
+                time.sleep(0.1)
+        return float("nan")
+    finally:
+        os.killpg(server.pid, 15)  # the command and the uvicorn it started
+        server.wait(30)
 
 
 def create_store() -> float:

@@ -19,8 +19,11 @@ def backbone_pipeline(
     time_budget_minutes: float = 0.0,
     max_steps: int = 0,
     force: bool = False,
+    nproc_per_node: int = 1,
+    nodes: int = 1,
 ):
     """Build a pretrained Chinese backbone: the zh-pretrain corpus (benchmark dev/test texts
     kept out), a BERT-Chinese-layout vocabulary, masked-LM with whole-word masking."""
-    backbone(name=name, time_budget_minutes=time_budget_minutes, max_steps=max_steps, force=force)
+    backbone(name=name, time_budget_minutes=time_budget_minutes, max_steps=max_steps, force=force,
+             nproc_per_node=nproc_per_node, nodes=nodes)
     identify_tasks(NAME)

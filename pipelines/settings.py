@@ -32,7 +32,7 @@ from nlpfactory.cluster.stage_job import ENV_TRAINING_JOB
 from nlpfactory.errors import InputError
 
 # The stages that train a network: GPUs go to these (a `gpu.stages` list says otherwise).
-TRAINING_STAGES = ("finetune", "pretrain", "distill", "fewshot", "meta-teacher")
+TRAINING_STAGES = ("finetune", "pretrain", "backbone", "distill", "fewshot", "meta-teacher")
 CACHE_PATH = "/var/cache/nlpfactory"  # docker/Dockerfile's NLPFACTORY_CACHE
 
 

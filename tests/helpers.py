@@ -82,3 +82,18 @@ def sparse_ner_dataset(path, n: int = 400, seed: int = 0, domains: tuple[str, ..
                        domains=list(domains), source={"made_in": "tests"})
     write_dataset(path, {"train": frame[:cut1], "dev": frame[cut1:cut2], "test": frame[cut2:]}, info)
     return path
+
+
+def write_corpus(folder, n=120):
+    """A pretraining corpus folder as `nlpfactory data corpus` writes it, of n short texts."""
+    import json
+
+    from nlpfactory.data.pretrain_corpus import CORPUS_FILE, INFO_FILE
+
+    words = [w for group in (POSITIVE, NEGATIVE, *TOPICS.values()) for w in group]
+    texts = [f"{words[i % len(words)]}的{words[(3 * i) % len(words)]}，{words[(7 * i) % len(words)]}了" for i in range(n)]
+    folder.mkdir(parents=True)
+    pd.DataFrame({"text": texts, "source": "test"}).to_parquet(folder / CORPUS_FILE, index=False)
+    (folder / INFO_FILE).write_text(json.dumps({"key": "test", "sequences": n, "characters": 0,
+                                                "sources": {"test": {}}}), encoding="utf-8")
+    return folder

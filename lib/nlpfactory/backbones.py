@@ -17,8 +17,9 @@ import shutil
 from pathlib import Path
 
 from nlpfactory.config import check_options, option, to_dict
-from nlpfactory.errors import InputError
+from nlpfactory.errors import ConfigError, InputError
 from nlpfactory.models.card import CARD_FILE, read_card
+from nlpfactory.train.config import SCALE_OUT, nodes_option, nproc_per_node_option
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,19 @@ class BackboneConfig:
     time_budget_minutes: float = option(0.0, "Wall-clock budget of the pretraining in minutes (0: the recipe's: on a CPU 60 for zh-small, 12 for zh-tiny; on a GPU 20, 10 and 60 for zh-base).", least=0)
     max_steps: int = option(0, "Stop after this many steps (0: the time budget decides).", least=0)
     force: bool = option(False, "Pretrain again even when this backbone is cached.")
+    corpus: str = option("", "A corpus folder written by `nlpfactory data corpus` to pretrain on (default: zh-pretrain, built on first use; for nodes > 1, a folder on the shared cache PVC).")
+    nproc_per_node: int = nproc_per_node_option()
+    nodes: int = nodes_option()
 
     def __post_init__(self):
         recipe(self.name)
         check_options(self)
 
     def overrides(self) -> dict:
-        return {k: v for k, v in (("time_budget_minutes", self.time_budget_minutes),
-                                  ("max_steps", self.max_steps)) if v}
+        """The pretraining options this config sets (build's keyword arguments)."""
+        given = {k: v for k, v in (("time_budget_minutes", self.time_budget_minutes),
+                                   ("max_steps", self.max_steps)) if v}
+        return given | {k: getattr(self, k) for k in SCALE_OUT if getattr(self, k) != 1}
 
 
 def recipe(name: str) -> Recipe:
@@ -94,8 +100,6 @@ def cache_key(config, corpus_fingerprint: str) -> str:
     """Hash of the pretraining config and the corpus content. How many processes train it is
     left out: it is how the backbone is built, not what it learns, and backbones cached before
     those options existed keep their keys."""
-    from nlpfactory.train.config import SCALE_OUT
-
     options = {k: v for k, v in to_dict(config).items() if k not in SCALE_OUT}
     blob = json.dumps({"config": options, "corpus": corpus_fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -110,20 +114,37 @@ def models_dir() -> Path:
 
 def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = False, **overrides) -> Path:
     """The cached backbone folder for `name` with this config and corpus, built if missing.
-    `corpus_dir` is a folder written by `build_corpus` (default: the zh-pretrain corpus)."""
+    `corpus_dir` is a folder written by `build_corpus` (default: the zh-pretrain corpus).
+
+    With nproc_per_node > 1 the pretraining runs under torchrun here (every rank runs this,
+    rank 0 writes). nodes > 1 is the backbone stage's to run as a PyTorchJob (stages.execute),
+    whose pods call this with nodes=1."""
     import torch
 
     from nlpfactory.data.pretrain_corpus import corpus_fingerprint, load_corpus, read_corpus_dir
     from nlpfactory.pretrain import pretrain
+    from nlpfactory.train import distributed
 
     cfg = pretrain_config(name, gpu=torch.cuda.is_available(), **overrides)
+    if cfg.nodes > 1:
+        raise ConfigError(f"nodes is {cfg.nodes}: a backbone on several pods is built by the backbone stage, "
+                          "which launches the PyTorchJob", option="nodes",
+                          fix=f"run `nlpfactory backbone --name {name} --nodes {cfg.nodes}` or the backbone "
+                              "pipeline on Kubeflow with a cluster settings file (a ReadWriteMany cache_pvc)")
+    # Read (and on first use built) before any torchrun: the ranks then only read it.
     folder, texts, corpus_info = load_corpus() if corpus_dir is None else read_corpus_dir(corpus_dir)
     key = cache_key(cfg, corpus_fingerprint(folder))
     target = models_dir() / f"{name}-{key}"
     if (target / CARD_FILE).is_file() and not force:
         log.info("backbone %s is cached: %s", name, target)
         return target
+    if cfg.nproc_per_node > 1 and not distributed.is_distributed():
+        return distributed.launch(build, (name,), {"corpus_dir": folder, "force": force, **overrides},
+                                  cfg.nproc_per_node)
     building = target.with_name(f".{target.name}.building-{os.getpid()}")
+    if not distributed.is_main_process():
+        pretrain(cfg, building, texts=texts)  # writes nothing here: rank 0's output is the backbone
+        return target  # and clears nothing: on a shared PVC another pod's pid may be rank 0's
     try:
         pretrain(cfg, building, texts=texts)
         card = read_card(building)
@@ -143,10 +164,13 @@ def build(name: str, *, corpus_dir: str | Path | None = None, force: bool = Fals
 
 def build_into(cfg: BackboneConfig, output_dir: str | Path) -> dict:
     """Build (or reuse) the backbone and copy it into `output_dir` (a pipeline's Model
-    artifact); returns its card."""
+    artifact); returns its card (under torchrun: rank 0's; the other ranks', empty)."""
     from nlpfactory.atomic import atomic_dir
+    from nlpfactory.train.distributed import is_main_process
 
-    folder = build(cfg.name, force=cfg.force, **cfg.overrides())
+    folder = build(cfg.name, corpus_dir=cfg.corpus or None, force=cfg.force, **cfg.overrides())
+    if not is_main_process():
+        return {}
     with atomic_dir(output_dir) as tmp:
         shutil.copytree(folder, tmp, dirs_exist_ok=True)
     return read_card(output_dir)

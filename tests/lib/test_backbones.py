@@ -1,29 +1,16 @@
 import json
 import time
 
-import pandas as pd
 import pytest
 import torch
-from helpers import NEGATIVE, POSITIVE, TOPICS
+from helpers import write_corpus
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from nlpfactory import backbones
-from nlpfactory.data.pretrain_corpus import CORPUS_FILE, INFO_FILE
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.card import read_card
 from nlpfactory.pretrain import PretrainConfig, _steps_for_budget, time_schedule
 from nlpfactory.train.loop import fit
-
-
-def write_corpus(folder, n=120):
-    words = [w for group in (POSITIVE, NEGATIVE, *TOPICS.values()) for w in group]
-    texts = [f"{words[i % len(words)]}的{words[(3 * i) % len(words)]}，{words[(7 * i) % len(words)]}了" for i in range(n)]
-    folder.mkdir(parents=True)
-    pd.DataFrame({"text": texts, "source": "test"}).to_parquet(folder / CORPUS_FILE, index=False)
-    (folder / INFO_FILE).write_text(json.dumps({"key": "test", "sequences": n, "characters": 0,
-                                                "sources": {"test": {}}}), encoding="utf-8")
-    return folder
-
 
 TINY = dict(max_steps=12, time_budget_minutes=0.0, vocab_size=200, eval_rows=10, eval_every_steps=4, batch_size=8)
 
@@ -54,6 +41,31 @@ def test_a_tiny_backbone_builds_caches_loads_as_masked_lm_and_fine_tunes(tmp_pat
     result = finetune(FinetuneConfig(model=str(folder), epochs=1, batch_size=16, checkpoint_every_steps=0),
                       tiny_dataset, tmp_path / "classifier")
     assert read_card(result.model_dir)["origin"] == "folder" and result.fit.steps > 0
+
+
+@pytest.mark.slow
+def test_two_processes_build_one_backbone_under_the_same_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPFACTORY_BACKBONES", str(tmp_path / "models"))
+    corpus = write_corpus(tmp_path / "corpus")
+    folder = backbones.build("zh-tiny", corpus_dir=corpus, nproc_per_node=2, **(TINY | {"eval_every_steps": 0}))
+
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [folder.name]  # rank 1 wrote nothing
+    card = read_card(folder)
+    assert card["backbone"]["name"] == "zh-tiny" and card["training"]["steps"] == 12
+    # How many processes built it is not part of what it is: one process finds it cached.
+    built = (folder / "model.safetensors").stat().st_mtime
+    assert backbones.build("zh-tiny", corpus_dir=corpus, **(TINY | {"eval_every_steps": 0})) == folder
+    assert (folder / "model.safetensors").stat().st_mtime == built
+
+
+def test_a_backbone_on_several_pods_is_the_stages_to_launch():
+    from nlpfactory.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nodes is 2") as refused:
+        backbones.build("zh-tiny", nodes=2)
+    assert "nlpfactory backbone --name zh-tiny --nodes 2" in refused.value.fix
+    with pytest.raises(ConfigError, match="nodes"):
+        backbones.BackboneConfig(nodes=0)
 
 
 def test_the_cache_key_follows_the_corpus_and_the_config():

@@ -226,6 +226,8 @@ TRAINING_STAGES = {
     "fewshot": (QUICK | {"method": "pet", "shots_per_class": 4, "dev_shots_per_class": 2, "batch_size": 4,
                          "verbalizer": {"positive": "好", "negative": "差"}}, "trained_model"),
     "pretrain": (QUICK | {"max_steps": 3, "batch_size": 8, "eval_rows": 0}, "pretrained_model"),
+    # the zh-tiny recipe on a corpus of its own (scaled_out), into the test's backbone cache
+    "backbone": ({"name": "zh-tiny", "max_steps": 2}, "backbone"),
 }
 
 
@@ -251,23 +253,33 @@ def stage_inputs(tmp_path_factory):
     return inputs_of
 
 
-def scaled_out(name: str, nodes: int):
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> str:
+    """The backbone's pretraining corpus (zh-pretrain would be built from the datahub)."""
+    from helpers import write_corpus
+
+    return str(write_corpus(tmp_path_factory.mktemp("corpus") / "corpus"))
+
+
+def scaled_out(name: str, nodes: int, corpus: str = ""):
     from nlpfactory import stages
 
     options, output = TRAINING_STAGES[name]
+    if name == "backbone":
+        options = options | {"corpus": corpus}
     return stages.get(name).Config(**options, nodes=nodes), output
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TRAINING_STAGES)
 def test_a_training_stage_with_two_nodes_runs_as_a_pytorchjob_and_hands_back_its_output(
-        name, stage_inputs, tmp_path, operator_with, monkeypatch):
+        name, stage_inputs, corpus, tmp_path, operator_with, monkeypatch):
     from nlpfactory import stages
     from nlpfactory.tracking import NO_TRACKING
 
     operator = operator_with(["Created", "Running", "Succeeded"])
     training_job_env(monkeypatch, tmp_path / "pvc", operator)
-    cfg, output = scaled_out(name, nodes=2)
+    cfg, output = scaled_out(name, nodes=2, corpus=corpus)
     target = tmp_path / "task" / output
 
     result = stages.execute(name, cfg, stage_inputs(name), {output: str(target)}, NO_TRACKING)
@@ -322,12 +334,12 @@ def test_a_failed_or_timed_out_stage_job_leaves_no_output_and_no_files_on_the_pv
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in TRAINING_STAGES if n != "finetune"])  # finetune: test_distributed
 def test_a_training_stage_with_two_processes_runs_under_torchrun_and_writes_one_output(
-        name, stage_inputs, tmp_path):
+        name, stage_inputs, corpus, tmp_path):
     import dataclasses
 
     from nlpfactory import stages
 
-    cfg, output = scaled_out(name, nodes=1)
+    cfg, output = scaled_out(name, nodes=1, corpus=corpus)
     target = tmp_path / output
 
     result = stages.execute(name, dataclasses.replace(cfg, nproc_per_node=2), stage_inputs(name),

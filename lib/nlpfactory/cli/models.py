@@ -26,7 +26,6 @@ def register(subparsers) -> None:
     build.add_argument("name", choices=sorted(RECIPES), help="Which backbone: " +
                        "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()))
     config_command(build, BackboneConfig, _build, skip=("name",))
-    build.add_argument("--corpus", default=None, help="A corpus folder from `nlpfactory data corpus` (default: zh-pretrain).")
 
     listing = commands.add_parser("list", help="Show the cached backbones.")
     listing.set_defaults(handler=_list)
@@ -36,7 +35,7 @@ def _build(cfg: BackboneConfig, args: argparse.Namespace) -> int:
     from nlpfactory.backbones import build
     from nlpfactory.models.card import read_card
 
-    folder = build(cfg.name, corpus_dir=args.corpus, force=cfg.force, **cfg.overrides())
+    folder = build(cfg.name, corpus_dir=cfg.corpus or None, force=cfg.force, **cfg.overrides())
     metrics = read_card(folder)["mlm_metrics"]
     print(f"{cfg.name}: {folder}")
     print(f"  held-out MLM accuracy {metrics['mlm_accuracy']:.4f}, perplexity {metrics['mlm_perplexity']:.1f}")

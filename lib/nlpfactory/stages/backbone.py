@@ -22,6 +22,8 @@ def run(cfg: BackboneConfig, inputs: dict, outputs: dict, tracker: Tracker = NO_
     # A cached backbone is reused as it is; a new one is built by the pretrain stage, whose
     # own tracking is the backbone's (the build key, not a pipeline run, identifies it).
     card = build_into(cfg, outputs["backbone"])
+    if not card:  # a rank other than 0 under torchrun: rank 0's result is the stage's
+        return StageResult()
     metrics = {k: v for k, v in card["mlm_metrics"].items() if isinstance(v, (int, float))}
     return StageResult(metrics | {"parameters": card["parameters"]},
                        {"backbone": {"backbone": card["backbone"]["name"], "key": card["backbone"]["key"],
