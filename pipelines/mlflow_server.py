@@ -4,8 +4,8 @@ disk, so the containers' runs land in the same store as a subprocess run's.
 Two things keep it off the run's wall time:
 - it is one process: MLflow's own ASGI app under uvicorn, its store opened before it serves.
   `mlflow server` takes two in a row (its command line imports MLflow's server and opens the
-  store, then starts uvicorn, which imports them again): 6.9 s of CPU against 3.1 s here
-  (measured on this project's machine, under load);
+  store, then starts uvicorn, which imports them again): 6.9 s of CPU against 3.1 s here,
+  timed by hand; bench/pipeline_overhead.py times both starts to answering;
 - the run does not wait for it: the first container starts while it does, and every task is
   told until when the server may still be starting (NLPFACTORY_TRACKING_READY_BY), so its
   tracker waits for it until then instead of giving up on the first refused connection. The
