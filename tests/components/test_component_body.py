@@ -28,3 +28,18 @@ def test_domain_table_reads_collected_metrics_and_records_report_and_numbers(tmp
     assert metrics.metadata["teacher_hotel"] == 0.9 and metrics.metadata["student_book"] == 0.8
     assert round(metrics.metadata["retained_percent_hotel"], 1) == 90.0
     json.dumps(metrics.metadata)  # KFP writes it as JSON
+
+
+def test_domain_table_of_tagger_students_shows_their_entity_f1(tmp_path, monkeypatch):
+    """What MetaKD's table gets from tagger evaluations (entity F1, no accuracy), with the
+    component's own default metric, as the metakd pipeline leaves it."""
+    from task_body import run_task
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # unreachable: tracking must not matter
+    teacher = [{"entity_f1": 0.8, "token_accuracy": 0.97}, {"entity_f1": 0.6, "token_accuracy": 0.95}]
+    student = [{"entity_f1": 0.72, "token_accuracy": 0.96}, {"entity_f1": 0.6, "token_accuracy": 0.95}]
+    _, made = run_task("domain_table", tmp_path, {}, teacher_metrics=[_metrics(tmp_path, f"t{i}", m) for i, m in enumerate(teacher)],
+                       student_metrics=[_metrics(tmp_path, f"s{i}", m) for i, m in enumerate(student)],
+                       domains=["news", "forum"])
+    assert (tmp_path / "report").read_text(encoding="utf-8").startswith("# Per-domain entity_f1")
+    assert round(made["metrics"].metadata["retained_percent_news"], 1) == 90.0

@@ -97,3 +97,14 @@ def test_every_task_input_is_wired(name):
             continue
         required = [n for n, p in stages.get(stage).INPUTS.items() if not p.optional]
         assert set(required) <= set(inputs), f"{name}.{task} misses {set(required) - set(inputs)}"
+
+
+@pytest.mark.parametrize("name", ["finetune", "distill", "metakd"])
+def test_a_recipe_becomes_a_tagger_recipe_by_its_task_option_alone(name):
+    """task=sequence_labeling reaches the data step, and every later stage reads the task from
+    the Dataset (tests/lib/ner/test_ner_end_to_end.py runs those stages' bodies on a tagger):
+    no other task takes it, nor a metric that would pin a classifier's score."""
+    w = edges(name)
+    assert w["prepare-data"]["task"] == "param task"
+    assert [t for t, inputs in w.items() if "task" in inputs] == ["prepare-data"]
+    assert all("metric" not in inputs for inputs in w.values())  # domain-table's auto: entity F1 for taggers

@@ -1,16 +1,20 @@
-"""prepare → finetune → evaluate → distill → export → predict/serve for sequence labeling, on
-a small synthetic CoNLL file (names and places in fixed frames, so a tiny model learns them)."""
+"""prepare → finetune → evaluate → distill → compare → export → predict/serve for sequence
+labeling, on a small synthetic CoNLL file (names and places in fixed frames, so a tiny model
+learns them). Evaluate, compare and export run as their components' bodies, as a pipeline's
+tasks run them: with tests/pipelines/test_pipeline_dags.py (the task option reaches the
+prepare step of every recipe that takes it) this holds the tagger recipes without running
+each pipeline."""
 
 import json
 
 import pytest
 import torch
 from helpers import ner_conll
+from task_body import run_task
 
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.distill.run import distill
-from nlpfactory.evaluate import EvaluateConfig, score_split
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.ner.kd import token_kd_loss
 from nlpfactory.ner.predict import entities
@@ -33,7 +37,8 @@ def test_token_kd_loss_ignores_padding_and_unlabelled_tokens():
 
 
 @pytest.mark.slow
-def test_sequence_labeling_through_every_stage(tmp_path):
+def test_sequence_labeling_through_every_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # the tasks' tracking is not what is held here
     data = prepare_dataset(PrepareConfig(data_source=str(ner_conll(tmp_path / "ner.conll", 240)), dedup=False),
                            tmp_path / "ds")
     assert data.labels == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
@@ -41,24 +46,37 @@ def test_sequence_labeling_through_every_stage(tmp_path):
     teacher = finetune(FinetuneConfig(model="tiny", vocab_size=200, **train), tmp_path / "ds", tmp_path / "teacher")
     assert teacher.dev_metrics["entity_f1"] > 0.8  # max_length 12 < most sentences: windows are used
 
-    evaluation = score_split(tmp_path / "teacher", tmp_path / "ds", EvaluateConfig())
-    assert evaluation.scalars()["entity_f1"] > 0.8 and "f1_PER" in evaluation.scalars()
-    assert "| PER |" in evaluation.report and len(evaluation.metrics["confusion_matrix"]) == 5
+    ds = str(tmp_path / "ds")
+    _, evaluated = run_task("evaluate", tmp_path / "evaluate-teacher", {"model": str(tmp_path / "teacher"), "dataset": ds},
+                            model_name="teacher")
+    assert evaluated["metrics"].metadata["entity_f1"] > 0.8 and "f1_PER" in evaluated["metrics"].metadata
+    report = (tmp_path / "evaluate-teacher" / "report").read_text(encoding="utf-8")
+    assert "entity F1 **" in report and "| PER |" in report
+    assert len(evaluated["confusion"].metadata["confusionMatrix"]["rows"]) == 5
 
     student = distill(DistillConfig(student="tiny", **train), tmp_path / "ds", str(tmp_path / "teacher"),
                       tmp_path / "student")
     assert student.dev_metrics["entity_f1"] > 0.5
+    _, student_evaluated = run_task("evaluate", tmp_path / "evaluate-student",
+                                    {"model": str(tmp_path / "student"), "dataset": ds}, model_name="student")
+    _, compared = run_task("compare", tmp_path / "compare", {
+        "teacher": str(tmp_path / "teacher"), "student": str(tmp_path / "student"), "dataset": ds,
+        "teacher_metrics": evaluated["metrics"].metadata, "student_metrics": student_evaluated["metrics"].metadata},
+        latency_samples=3)
+    report = (tmp_path / "compare" / "report").read_text(encoding="utf-8")
+    assert "| model | entity F1 |" in report and "| entity type | teacher F1 | student F1 |" in report
+    assert compared["metrics"].metadata["student_entity_f1"] == student_evaluated["metrics"].metadata["entity_f1"]
 
-    from nlpfactory.serving.export import ExportConfig, export
-
-    exported = export(ExportConfig(), tmp_path / "student", tmp_path / "export", tmp_path / "ds")
-    assert exported.metrics["onnx_max_abs_diff"] < 1e-4 and "int8_entity_f1_drop" in exported.metrics
+    _, exported = run_task("export", tmp_path / "export-task", {"model": str(tmp_path / "student"), "dataset": ds})
+    assert exported["metrics"].metadata["onnx_max_abs_diff"] < 1e-4 and "int8_entity_f1_drop" in exported["metrics"].metadata
+    export_dir = tmp_path / "export-task" / "exported_model"
+    assert json.loads((export_dir / "nlpfactory.json").read_text())["kind"] == "onnx_tagger"
 
     text = "昨天王芳到杭州开会。张伟在北京工作。李娜去了深圳。"  # longer than max_length: stitched
     eager = load_predictor(tmp_path / "student").predict_entities([text])[0]
     from nlpfactory.serving.onnx_predictor import open_predictor
 
-    onnx = open_predictor(tmp_path / "export", precision="fp32").predict_entities([text])[0]
+    onnx = open_predictor(export_dir, precision="fp32").predict_entities([text])[0]
     assert onnx == eager and eager["entities"] == entities(text, eager["tags"])
     assert len(eager["tags"]) == len(text)
 
@@ -66,7 +84,7 @@ def test_sequence_labeling_through_every_stage(tmp_path):
 
     from nlpfactory.serving.server import ServeConfig, create_app
 
-    client = TestClient(create_app(open_predictor(tmp_path / "export", precision="fp32"), ServeConfig()))
+    client = TestClient(create_app(open_predictor(export_dir, precision="fp32"), ServeConfig()))
     served = client.post("/v1/predict", json={"texts": [text]}).json()["predictions"][0]
     assert served["entities"] == entities(text, served["tags"]) == onnx["entities"]
     assert json.dumps(served, ensure_ascii=False)
@@ -74,7 +92,7 @@ def test_sequence_labeling_through_every_stage(tmp_path):
     from nlpfactory.serving.predict_file import PredictConfig, predict_file
 
     (tmp_path / "in.tsv").write_text(f"text\n{text}\n", encoding="utf-8")
-    written = predict_file(PredictConfig(precision="fp32"), tmp_path / "export", tmp_path / "in.tsv", tmp_path / "out.jsonl")
+    written = predict_file(PredictConfig(precision="fp32"), export_dir, tmp_path / "in.tsv", tmp_path / "out.jsonl")
     row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert row["tags"].split() == onnx["tags"] and json.loads(row["entities"]) == onnx["entities"]
     assert sum(written.label_counts.values()) == len(onnx["entities"])
