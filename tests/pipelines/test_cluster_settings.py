@@ -31,6 +31,7 @@ node_selector: {nodepool: ml}
 tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
 retries: 3
 caching: false
+training_job: {namespace: team-a, timeout_hours: 2}
 """
 
 
@@ -53,6 +54,19 @@ def compiled(tmp_path, name: str, settings_text: str | None):
     return spec, executors
 
 
+@pytest.fixture(scope="module")
+def compiled_full(tmp_path_factory):
+    """name -> compiled(name, FULL), each pipeline compiled once for the tests that read it."""
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            done[name] = compiled(tmp_path_factory.mktemp(name), name, FULL)
+        return done[name]
+
+    return get
+
+
 def containers(spec):
     return spec.deployment_spec["executors"]
 
@@ -68,8 +82,8 @@ def executor_stage(spec) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", registry.names())
-def test_every_task_tracks_to_the_configmap_and_secret(tmp_path, name):
-    spec, executors = compiled(tmp_path, name, FULL)
+def test_every_task_tracks_to_the_configmap_and_secret(compiled_full, name):
+    spec, executors = compiled_full(name)
 
     labels = set(containers(spec))
     assert labels and set(executors) == labels
@@ -86,8 +100,8 @@ def test_every_task_tracks_to_the_configmap_and_secret(tmp_path, name):
         assert (toleration.key, toleration.operator, toleration.effect) == ("nvidia.com/gpu", "Exists", "NoSchedule")
 
 
-def test_resources_gpus_image_retries_and_caching_reach_the_right_tasks(tmp_path):
-    spec, _ = compiled(tmp_path, "finetune", FULL)
+def test_resources_gpus_image_retries_and_caching_reach_the_right_tasks(compiled_full):
+    spec, _ = compiled_full("finetune")
     stages = executor_stage(spec)
 
     for label, executor in containers(spec).items():
@@ -162,8 +176,8 @@ def test_upload_and_submit_send_the_pipeline_with_its_cluster_settings(tmp_path,
     ("finetune", {"finetune"}), ("distill", {"finetune", "distill"}),
     ("metakd", {"meta-teacher", "distill"}), ("fewshot", {"pretrain", "fewshot"}),
 ])
-def test_every_training_task_that_may_scale_out_carries_its_training_job_settings(tmp_path, name, scaling):
-    spec, _ = compiled(tmp_path, name, FULL + "training_job: {namespace: team-a, timeout_hours: 2}\n")
+def test_every_training_task_that_may_scale_out_carries_its_training_job_settings(compiled_full, name, scaling):
+    spec, _ = compiled_full(name)
 
     executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
     # Executor labels are exec-<component>[-N], also for tasks inside a loop.
@@ -186,7 +200,7 @@ def test_the_training_jobs_pods_get_what_the_stages_task_gets(tmp_path, monkeypa
     from nlpfactory.cluster.pytorchjob import manifest
     from nlpfactory.pipelines.settings import parse, training_job
 
-    settings = parse(yaml.safe_load(FULL + "training_job: {namespace: team-a, service_account: trainer}\n"))
+    settings = parse(yaml.safe_load(FULL) | {"training_job": {"namespace": "team-a", "service_account": "trainer"}})
     monkeypatch.setenv(stage_job.ENV_TRAINING_JOB, json.dumps(training_job("finetune", settings)))
     spec, timeout = stage_job.job_spec(nodes=3, nproc_per_node=2)
 
