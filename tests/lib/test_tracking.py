@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -178,7 +177,7 @@ def _wait_for(uri: str, seconds: float) -> None:
         pytest.skip("mlflow server did not start")
 
 
-def test_tracking_env_of_the_fail_fast_client_does_not_override_the_users(monkeypatch, tmp_path):
+def test_tracking_env_of_the_fail_fast_client_does_not_override_the_users(monkeypatch, mlflow_store):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
-    MlflowTracker(f"sqlite:///{Path(tmp_path) / 'x.db'}")._connect()
+    MlflowTracker(f"sqlite:///{mlflow_store}")._connect()  # the test's store, already migrated
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
