@@ -43,6 +43,7 @@ def fresh_venv(path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mlflow_store")  # registers in MLflow: a store already migrated
 def test_the_registered_model_loads_and_predicts_in_a_venv_without_nlpfactory(built, tmp_path, texts):
     model_dir, _, _ = built
     result = export(ExportConfig(verify=False, register_name="portable"), model_dir, tmp_path / "export")
@@ -74,6 +75,7 @@ def test_nlpfactory_is_not_importable_in_the_fresh_venv(tmp_path):
     assert run.returncode == 1 and "No module named 'nlpfactory'" in run.stderr
 
 
+@pytest.mark.usefixtures("mlflow_store")  # registers in MLflow: a store already migrated
 def test_a_plain_list_is_accepted_in_process(built, tmp_path, texts):
     import mlflow
 
