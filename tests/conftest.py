@@ -58,15 +58,20 @@ def tiny_dataset(tmp_path):
 # `--durations`), then the rest with the most tests first, as xdist would.
 LONGEST_FIRST = [
     "tests/docker/test_docker_runner.py",
-    "tests/pipelines/studio/test_studio_api.py",
-    "tests/pipelines/test_ner_pipeline.py",
-    "tests/lib/test_distributed.py",
     "tests/lib/test_pytorchjob.py",
+    "tests/pipelines/studio/test_studio_api.py",
+    "tests/lib/test_distributed.py",
     "tests/lib/data/test_pretrain_corpus.py",
+    "tests/docker/test_image_install.py",
     "tests/pipelines/test_finetune_pipeline.py",
     "tests/components/test_serving_components.py",
-    "tests/lib/test_tracking.py",
     "tests/lib/serving/test_pyfunc_fresh_venv.py",
+    "tests/pipelines/test_warm_start.py",
+    "tests/lib/test_tracking.py",
+    # the fast suite's longest files with few tests, which "most tests first" would leave last
+    "tests/lib/test_reproducible_training.py",
+    "tests/lib/ner/test_ner_metakd.py",
+    "tests/lib/ner/test_ner_learns_rare_entities.py",
 ]
 
 
