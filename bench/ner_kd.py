@@ -5,7 +5,8 @@ The run's teacher, student alone and distilled student are scored again beside t
 baselines are in the same table.
 
 A variant is `kd` or `alone`, then `:` and comma-separated overrides of the student's options:
-alpha, temperature, soft_loss, learning_rate (lr), epochs, student_init. For example
+alpha, temperature, soft_loss, learning_rate (lr), epochs, student (auto: the zh-tiny backbone
+moved to the teacher's token ids; tiny: the preset from random weights), student_init. For example
 
     python bench/ner_kd.py --work DIR kd:alpha=0.9 kd:temperature=1 kd:lr=3e-3 alone:lr=3e-3
 
@@ -31,7 +32,8 @@ from nlpfactory.ner.metrics import entity_metrics
 from nlpfactory.predictor import load_predictor
 
 ALIASES = {"lr": "learning_rate", "t": "temperature"}
-KD_ONLY = {"alpha", "temperature", "soft_loss", "student_init"}
+KD_ONLY = {"alpha", "temperature", "soft_loss", "student", "student_init"}
+WORDS = {"soft_loss", "student", "student_init"}
 
 
 def parse(variant: str) -> tuple[str, dict]:
@@ -44,7 +46,7 @@ def parse(variant: str) -> tuple[str, dict]:
         key = ALIASES.get(key.strip().lower(), key.strip())
         if kind == "alone" and key in KD_ONLY:
             raise SystemExit(f"variant {variant!r}: {key} is an option of distillation, not of the student alone")
-        overrides[key] = value if key in ("soft_loss", "student_init") else float(value)
+        overrides[key] = value if key in WORDS else float(value)
     if "epochs" in overrides:
         overrides["epochs"] = int(overrides["epochs"])
     return kind, overrides
@@ -79,7 +81,7 @@ def main() -> None:
         if not (out / "nlpfactory.json").is_file():
             options = base | overrides
             if kind == "kd":
-                result = distill(DistillConfig(student="auto", **(kd | options)), folder / "msra",
+                result = distill(DistillConfig(**({"student": "auto"} | kd | options)), folder / "msra",
                                  str(folder / "teacher"), out)
             else:
                 result = finetune(FinetuneConfig(model=find_backbone("auto", "zh-tiny", "tiny")[0], **options),
