@@ -8,12 +8,14 @@ test by itself: MSRA's test split from its own test file). Then, from the same b
 - a teacher fine-tuned on both domains, and the `tiny` student of each domain distilled from
   it with vanilla token KD on that domain's sentences (distill method=vanilla, domain=D);
 - the MetaKD meta-teacher on both domains, and the student of each domain distilled from it
-  (distill method=metakd, domain=D; its two stages together take the vanilla student's passes).
+  (distill method=metakd, domain=D; its two stages together take the vanilla student's passes,
+  split as --stage1-epochs says: "2,0" trains a 2+2 and a 0+4 student when the passes are 4).
 
 Entity F1 of every model on each domain's test sentences. Prints a table and writes
 bench/results/ner-metakd.json (ner-metakd-quick.json with --quick).
 
     python bench/ner_metakd.py --quick
+    python bench/ner_metakd.py --quick --work DIR --reuse --stage1-epochs 2,0   # add the 0+4 students
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def main() -> None:
     parser.add_argument("--teacher-lr", type=float, default=5e-4)
     parser.add_argument("--student-lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--stage1-epochs", default="", help="MetaKD stage-1 passes, comma-separated (default: half)")
     parser.add_argument("--work", default="")
+    parser.add_argument("--reuse", action="store_true", help="keep the Dataset and the models a run of the same --work left")
     args = parser.parse_args()
     settings = dict(train_rows=1500, dev_rows=200, test_rows=500, epochs=3, student_epochs=4, max_length=64) \
         if args.quick else dict(train_rows=10000, dev_rows=1000, test_rows=2000, epochs=4, student_epochs=6,
@@ -98,17 +102,23 @@ def main() -> None:
         raise SystemExit("--student-epochs: at least 2 (MetaKD's two stages share them)")
     folder = Path(args.work or tempfile.mkdtemp(prefix="bench-ner-metakd-"))
     backbone, chosen = find_backbone("auto", "zh-small", "small")
-    dataset = two_domains(folder, args)
+    reuse = args.reuse and (folder / "two-domains" / "dataset.json").is_file()
+    dataset = folder / "two-domains" if reuse else two_domains(folder, args)
     test = load_split(dataset, "test")
     train = dict(batch_size=32, max_length=args.max_length, seed=args.seed, checkpoint_every_steps=0,
                  early_stopping_patience=0)
-    stage1 = args.student_epochs // 2
+    stage1s = [int(x) for x in args.stage1_epochs.split(",")] if args.stage1_epochs else [args.student_epochs // 2]
+    if not all(0 <= n < args.student_epochs for n in stage1s):
+        raise SystemExit(f"--stage1-epochs: each below --student-epochs ({args.student_epochs}), so stage 2 has a pass")
     seconds, rows = {}, []
 
     def timed(name, make):
         started = time.time()
-        make(folder / name)
-        seconds[name] = round(time.time() - started, 1)
+        if args.reuse and (folder / name / "nlpfactory.json").is_file():
+            seconds[name] = "reused"
+        else:
+            make(folder / name)
+            seconds[name] = round(time.time() - started, 1)
         rows.append({"model": name, **per_domain_f1(folder / name, test), "seconds": seconds[name]})
 
     timed("teacher (both domains)", lambda out: finetune(
@@ -119,17 +129,19 @@ def main() -> None:
         timed(f"vanilla KD student, {domain}", lambda out, d=domain: distill(
             DistillConfig(student="auto", domain=d, epochs=args.student_epochs, learning_rate=args.student_lr, **train),
             dataset, str(folder / "teacher (both domains)"), out))
-        timed(f"MetaKD student, {domain}", lambda out, d=domain: distill(
-            DistillConfig(method="metakd", student="auto", domain=d, stage1_epochs=stage1,
-                          stage2_epochs=args.student_epochs - stage1, stage1_learning_rate=args.student_lr,
-                          stage2_learning_rate=args.student_lr, **train),
-            dataset, str(folder / "meta-teacher (both domains)"), out))
+        for stage1 in stage1s:
+            timed(f"MetaKD student ({stage1}+{args.student_epochs - stage1} passes), {domain}",
+                  lambda out, d=domain, n=stage1: distill(
+                      DistillConfig(method="metakd", student="auto", domain=d, stage1_epochs=n,
+                                    stage2_epochs=args.student_epochs - n, stage1_learning_rate=args.student_lr,
+                                    stage2_learning_rate=args.student_lr, **train),
+                      dataset, str(folder / "meta-teacher (both domains)"), out))
     shown = []  # a per-domain student answers for its own domain only: its other score in brackets
     for row in rows:
         own = row["model"].rsplit(", ", 1)[1] if "student" in row["model"] else None
         shown.append(row | {f"f1_{d}": f"({row[f'f1_{d}']})" for d in DOMAINS if own and d != own})
     summary = {"backbone": Path(backbone).name, "backbone_chosen": chosen,
-               "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick, "stage1_epochs": stage1,
+               "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick, "stage1_epochs": stage1s,
                                                                        "teacher_lr": args.teacher_lr,
                                                                        "student_lr": args.student_lr},
                "train_rows": {d: int((load_split(dataset, "train")["domain"] == d).sum()) for d in DOMAINS},
