@@ -1,9 +1,11 @@
 """NER on MSRA (the msra-ner corpus; its own test file is the test split): a teacher, a
 `tiny` student trained alone, and the same student distilled from the teacher (token-level
-KD, T = 2, alpha = 0.5), beside a dictionary baseline (every entity string of the training
-split, longest match first, its most frequent type). Reports entity F1 overall and per type,
-parameters, and CPU sentences/s eager (PyTorch) and int8 ONNX (batch 32); prints a table and
-writes bench/results/ner.json. Targets (issue 13): the distilled student keeps >= 95% of
+KD, by default T = 2, alpha = 0.5: DistillConfig's), beside a dictionary baseline (every
+entity string of the training split, longest match first, its most frequent type). Reports
+entity F1 overall and per type, parameters, CPU sentences/s eager (PyTorch) and int8 ONNX
+(batch 32), and each model's dev entity F1 after every epoch (was it still improving?);
+prints the tables and writes bench/results/ner.json. The students get the teacher's passes
+unless --student-epochs says otherwise. Targets (issue 13): the distilled student keeps >= 95% of
 the teacher's F1 and beats the student alone.
 
 The teacher is the cached `zh-small` backbone when one is found under the cache's models/
