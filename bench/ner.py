@@ -1,9 +1,11 @@
 """NER on MSRA (the msra-ner corpus; its own test file is the test split): a teacher, a
 `tiny` student trained alone, and the same student distilled from the teacher (token-level
-KD, T = 2, alpha = 0.5), beside a dictionary baseline (every entity string of the training
-split, longest match first, its most frequent type). Reports entity F1 overall and per type,
-parameters, and CPU sentences/s eager (PyTorch) and int8 ONNX (batch 32); prints a table and
-writes bench/results/ner.json. Targets (issue 13): the distilled student keeps >= 95% of
+KD, by default T = 2, alpha = 0.5: DistillConfig's), beside a dictionary baseline (every
+entity string of the training split, longest match first, its most frequent type). Reports
+entity F1 overall and per type, parameters, CPU sentences/s eager (PyTorch) and int8 ONNX
+(batch 32), and each model's dev entity F1 after every epoch (was it still improving?);
+prints the tables and writes bench/results/ner.json. The students get the teacher's passes
+unless --student-epochs says otherwise. Targets (issue 13): the distilled student keeps >= 95% of
 the teacher's F1 and beats the student alone.
 
 The teacher is the cached `zh-small` backbone when one is found under the cache's models/
@@ -19,6 +21,7 @@ machine; the ratio between rows of one run is the useful part.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -94,6 +97,14 @@ def score(name, predicted, gold, parameters=None, eager=None, int8=None, note=""
     return row
 
 
+def dev_curve(result) -> list[dict]:
+    """Dev entity F1 after each epoch, from a finetune or (vanilla) distill result: whether a
+    model was still improving when its passes ran out."""
+    fit = result.fit if hasattr(result, "fit") else result.training["vanilla"]
+    return [{"epoch": h["epoch"], "dev_entity_f1": round(h["entity_f1"], 4)}
+            for h in fit.history if "entity_f1" in h]
+
+
 def data(folder: Path, args) -> Path:
     full = folder / "msra-full"
     prepare_dataset(PrepareConfig(data_source="msra-ner", max_rows=args.train_rows + args.dev_rows,
@@ -117,7 +128,9 @@ def main() -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=int, help="overrides the --quick or full setting")
     parser.add_argument("--teacher-lr", type=float, help="default 1e-3 from scratch, 5e-4 from a cached backbone")
     parser.add_argument("--student-lr", type=float, default=1e-3)
-    parser.add_argument("--student-epochs", type=int, help="the students' passes (default: --epochs)")
+    parser.add_argument("--student-epochs", type=int, help="the students' passes (default: --epochs, the teacher's)")
+    parser.add_argument("--temperature", type=float, default=DistillConfig.temperature)
+    parser.add_argument("--alpha", type=float, default=DistillConfig.alpha, help="share of the soft-label loss")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", default="")
     parser.add_argument("--reuse", action="store_true",
@@ -144,20 +157,23 @@ def main() -> None:
     # a CPU), so they take rates nearer to from-scratch ones than BERT's 2e-5..5e-5.
     teacher_lr = args.teacher_lr or (1e-3 if teacher_model in ("tiny", "small", "base") else 5e-4)
     students = common | {"epochs": args.student_epochs or args.epochs}
-    seconds = {}
+    seconds, curves = {}, {}
     for name, train_it in (
         ("teacher", lambda out: finetune(FinetuneConfig(model=teacher_model, learning_rate=teacher_lr, **common),
                                          dataset, out)),
         ("student-alone", lambda out: finetune(FinetuneConfig(model=student_model, learning_rate=args.student_lr,
                                                               **students), dataset, out)),
         ("student-kd", lambda out: distill(DistillConfig(student="auto", learning_rate=args.student_lr,
-                                                         temperature=2.0, alpha=0.5, **students),
+                                                         temperature=args.temperature, alpha=args.alpha, **students),
                                            dataset, str(folder / "teacher"), out))):
         t0 = time.time()
+        curve_file = folder / f"{name}-dev-curve.json"
         if done(name):
             seconds[name] = "reused"
+            curves[name] = json.loads(curve_file.read_text()) if curve_file.is_file() else []
             continue
-        train_it(folder / name)
+        curves[name] = dev_curve(train_it(folder / name))
+        curve_file.write_text(json.dumps(curves[name]))
         seconds[name] = round(time.time() - t0, 1)
 
     from nlpfactory.predictor import load_predictor
@@ -183,14 +199,20 @@ def main() -> None:
     summary = {"kd_keeps_of_teacher_f1": round(by["student-kd"]["entity_f1"] / teacher_f1, 4) if teacher_f1 else None,
                "kd_beats_student_alone": by["student-kd"]["entity_f1"] > by["student-alone"]["entity_f1"],
                "teacher": Path(teacher_model).name, "teacher_chosen": teacher_how, "teacher_lr": teacher_lr,
-               "student": Path(student_model).name, "student_lr": args.student_lr, "train_seconds": seconds,
+               "student": Path(student_model).name, "student_lr": args.student_lr,
+               "kd": {"temperature": args.temperature, "alpha": args.alpha}, "train_seconds": seconds,
                "settings": {k: getattr(args, k) for k in settings} | {"quick": args.quick,
                                                                        "student_epochs": students["epochs"]},
                "threads": os.environ.get("OMP_NUM_THREADS", "default")}
     print_table(rows, ["model", "entity_f1", "precision", "recall", "f1_PER", "f1_LOC", "f1_ORG", "token_acc",
                        "parameters", "eager_sent_s", "int8_onnx_sent_s"])
+    epochs = max((len(c) for c in curves.values()), default=0)
+    print("\ndev entity F1 after each epoch (the best epoch's weights are kept)")
+    print_table([{"model": name} | {f"epoch {e['epoch']}": e["dev_entity_f1"] for e in curve} for name, curve in curves.items()],
+                ["model"] + [f"epoch {e}" for e in range(1, epochs + 1)])
     print({k: v for k, v in summary.items() if k != "settings"}, summary["settings"])
-    print("written:", write_json("ner" + ("-quick" if args.quick else ""), {"rows": rows, "summary": summary}))
+    print("written:", write_json("ner" + ("-quick" if args.quick else ""),
+                                 {"rows": rows, "dev_curves": curves, "summary": summary}))
 
 
 if __name__ == "__main__":

@@ -94,10 +94,12 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         write_tagger(student, tokenizer, output_dir, {
             "base_model": cfg.student_init if cfg.student_init != "random" else cfg.student,
             "parameters": result.parameters, "labels": tag_names, "max_length": cfg.max_length,
+            "domains": [cfg.domain] if cfg.domain else list(info.domains),
             "lineage": {"stage": "distill", "teacher": str(teacher_dir),
                         "teacher_base_model": teacher_card.get("base_model"), "dataset": str(dataset_dir),
                         "dataset_source": info.source, "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
-            "distillation": {"method": "token-level vanilla", "temperature": cfg.temperature, "alpha": cfg.alpha,
+            "distillation": {"method": "token-level vanilla", "domain": cfg.domain,
+                             "temperature": cfg.temperature, "alpha": cfg.alpha,
                              "teacher_parameters": result.teacher_parameters, "best_epoch": training.best_epoch,
                              "steps": training.steps, "seconds": round(time.time() - started, 1)},
             "dev_metrics": dev_metrics})

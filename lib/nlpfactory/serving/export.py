@@ -101,7 +101,7 @@ def export(cfg: ExportConfig, model_dir: str | Path, output_dir: str | Path, dat
             elif dataset_dir:
                 metrics.update(_check_int8_accuracy(tmp, card, dataset_dir, cfg.max_int8_accuracy_drop))
         name = service_name(cfg.register_name or Path(output_dir).name,
-                            domain=card.get("distillation", {}).get("domain") or "")
+                            domain=student_domain(card))
         if cfg.kserve_runtime == "huggingface":
             _write_huggingface(model, tokenizer, card, tmp / HF_SUBFOLDER)
         elif cfg.kserve_runtime == "triton":
@@ -246,14 +246,22 @@ def _check_int8_accuracy(export_dir: Path, card: dict, dataset_dir, max_drop: fl
         predicted = OnnxPredictor(export_dir, card, precision=precision).predict(texts, texts_b)
         return float((np.asarray(predicted) == frame["label"].astype(str).to_numpy()).mean() * 100)
 
-    return check_int8_keeps("accuracy", accuracy, dataset_dir, max_drop, rows="rows", unit="%")
+    return check_int8_keeps("accuracy", accuracy, dataset_dir, max_drop, rows="rows", unit="%",
+                            domain=student_domain(card))
+
+
+def student_domain(card: dict) -> str:
+    """The domain a per-domain student was distilled for ("" for one that serves every domain)."""
+    return card.get("distillation", {}).get("domain") or ""
 
 
 def check_int8_keeps(score_name: str, score: Callable, dataset_dir, max_drop: float, *, rows: str,
-                     unit: str = "") -> dict[str, float]:
+                     unit: str = "", domain: str = "") -> dict[str, float]:
     """int8 must keep the fp32 `score(frame, precision)` (in points) on the Dataset's dev
-    (else test) split within `max_drop`; the numbers go into the export's metrics."""
+    (else test) split within `max_drop`; the numbers go into the export's metrics. A
+    per-domain student (`domain`) is scored on its domain's rows, the only ones it serves."""
     from nlpfactory.data.dataset import has_split, load_split
+    from nlpfactory.distill.rows import domain_rows
 
     split = next((s for s in ("dev", "test") if has_split(dataset_dir, s)), None)
     if split is None:
@@ -261,16 +269,22 @@ def check_int8_keeps(score_name: str, score: Callable, dataset_dir, max_drop: fl
                       stacklevel=3)
         return {}
     frame = load_split(dataset_dir, split)
+    if domain and "domain" in frame:
+        frame = domain_rows(frame, domain, dataset_dir, split)
+    elif domain:
+        warnings.warn(f"{dataset_dir}: no domain column, so the {domain} student's int8 check scores the whole "
+                      f"{split} split", stacklevel=3)
     got = {precision: score(frame, precision) for precision in ("fp32", "int8")}
     drop = got["fp32"] - got["int8"]
+    where = f"the {split} split" + (f"'s {domain} rows" if domain and "domain" in frame else "")
     if drop > max_drop:
         raise ExportCheckError(
-            f"int8 {score_name.replace('_', ' ')} on the {split} split ({len(frame)} {rows}) is "
+            f"int8 {score_name.replace('_', ' ')} on {where} ({len(frame)} {rows}) is "
             f"{got['int8']:.2f}{unit} against {got['fp32']:.2f}{unit} for fp32: a drop of {drop:.2f} points "
             f"(allowed: {max_drop:g}).\n"
             "  fix: serve model.onnx (fp32) by exporting with --quantize false, or raise --max-int8-accuracy-drop")
     return {f"{split}_{score_name}_fp32": got["fp32"], f"{split}_{score_name}_int8": got["int8"],
-            f"int8_{score_name}_drop": drop}
+            f"int8_{score_name}_drop": drop, f"int8_check_{rows}": float(len(frame))}
 
 
 def _write_huggingface(model, tokenizer, card: dict, folder: Path) -> None:

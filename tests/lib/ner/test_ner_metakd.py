@@ -61,6 +61,13 @@ def test_a_metakd_student_for_one_domain_finds_its_entities(meta_teacher, two_do
     assert card["distillation"]["method"] == "token-level metakd"
     assert result.parameters < result.teacher_parameters or result.parameters == result.teacher_parameters
 
+    from nlpfactory.serving.export import ExportConfig, export
+
+    # The forum student serves forum text, so its int8 check scores the forum dev sentences only.
+    exported = export(ExportConfig(), tmp_path / "forum", tmp_path / "export", two_domains)
+    dev = pd.read_parquet(two_domains / "dev.parquet")
+    assert 0 < exported.metrics["int8_check_sentences"] == (dev["domain"] == "forum").sum() < len(dev)
+
 
 def test_a_student_needs_the_meta_teachers_sentences(meta_teacher, tmp_path):
     other = sparse_ner_dataset(tmp_path / "other", 100, seed=7, domains=("news", "forum"))
