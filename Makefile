@@ -26,11 +26,15 @@ studio-assets: pipelines/studio/static/vendor/drawflow.min.js
 pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 	bash pipelines/studio/fetch_assets.sh
 
+# --no-compile: pip would byte-compile every installed module (torch, transformers, mlflow...),
+# over half of the install's time; Python compiles the few that are imported on first use.
+# The venv's own pip (Python 3.11's) installs all of this, so it is not upgraded first.
+PIP := $(PY) -m pip install -q --no-compile
+
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
