@@ -26,15 +26,19 @@ studio-assets: pipelines/studio/static/vendor/drawflow.min.js
 pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 	bash pipelines/studio/fetch_assets.sh
 
-# --no-compile: pip would byte-compile every installed module (torch, transformers, mlflow...),
-# over half of the install's time; Python compiles the few that are imported on first use.
-# The venv's own pip (Python 3.11's) installs all of this, so it is not upgraded first.
+# pip byte-compiles what it installs one file at a time (over half of the install's time);
+# compileall does the same on every core afterwards. It has to be done: where
+# PYTHONDONTWRITEBYTECODE is set, nothing compiled on import is kept, and every process of the
+# test suite would compile torch again. (It ends non-zero on a Python 3.12-only file in torch's
+# test helpers, which pip skips the same way.) The venv's own pip installs all of this, so it
+# is not upgraded first.
 PIP := $(PY) -m pip install -q --no-compile
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
