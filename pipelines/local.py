@@ -119,12 +119,15 @@ def _run(name: str, pipeline_fn, arguments: dict, root: Path, runner) -> LocalRu
     warm = warm_tasks() if isinstance(runner, local.SubprocessRunner) else contextlib.nullcontext()
     try:
         with warm:
-            task = pipeline_fn(**arguments)
-    except KeyboardInterrupt as err:
-        stopped = stop_children()
-        raise type(err)(f"pipeline {name!r} stopped ({stopped} task process(es) ended). Run the "
-                        "same command again to resume: finished tasks are in "
-                        f"{root}, and a training task starts from its last checkpoint") from None
+            try:
+                task = pipeline_fn(**arguments)
+            except KeyboardInterrupt as err:
+                # Inside `with warm`: its tasks are forks of the warm starter, found as the
+                # starter's children only while it lives (once it ends they belong to init).
+                stopped = stop_children()
+                raise type(err)(f"pipeline {name!r} stopped ({stopped} task process(es) ended). Run the "
+                                "same command again to resume: finished tasks are in "
+                                f"{root}, and a training task starts from its last checkpoint") from None
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

@@ -1,6 +1,7 @@
 """Ctrl-C or kill of `nlpfactory run` stops the task processes, says how to resume, exits
 130 (143 for kill) without a traceback, and leaves no empty folders or kfp workspace."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from nlpfactory.pipelines import local, registry
+from nlpfactory.pipelines import local, registry, warm_start
 
 
 def test_an_interrupted_run_stops_its_tasks_and_cleans_up(tmp_path, monkeypatch):
@@ -33,6 +34,33 @@ def test_an_interrupted_run_stops_its_tasks_and_cleans_up(tmp_path, monkeypatch)
     assert started["task"].poll() is not None  # the task process was ended, not left running
     assert not list(tmp_path.iterdir())  # no empty task folders, no half outputs
     assert not list(private_tmp.glob("kfp-workspace-*"))
+
+
+def test_an_interrupted_run_stops_the_tasks_forked_by_the_warm_starter(tmp_path, monkeypatch):
+    """Warm-started tasks are the starter's forks: ending the starter first used to orphan them
+    (they trained on, writing checkpoints the next run resumes into)."""
+    forks = {}
+
+    @contextlib.contextmanager
+    def starter_with_a_fork():
+        # Like the warm starter: a child of the run whose own child is the task.
+        starter = subprocess.Popen([sys.executable, "-c", (
+            "import subprocess, sys, time; "
+            "t = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); "
+            "print(t.pid, flush=True); time.sleep(120)")], stdout=subprocess.PIPE, text=True)
+        forks["task"] = int(starter.stdout.readline())
+        try:
+            yield
+        finally:
+            starter.kill()  # what the starter's own clean-up does: it does not end its forks
+            starter.wait()
+
+    monkeypatch.setattr(warm_start, "warm_tasks", starter_with_a_fork)
+    monkeypatch.setattr(registry, "get", lambda name: lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt, match="Run the same command again to resume"):
+        local.run_local("finetune", {}, tmp_path)
+    time.sleep(0.2)
+    assert not local._running(forks["task"])
 
 
 def test_ctrl_c_exits_130_with_a_message_not_a_traceback(monkeypatch, capsys):
