@@ -26,16 +26,19 @@ studio-assets: pipelines/studio/static/vendor/drawflow.min.js
 pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 	bash pipelines/studio/fetch_assets.sh
 
-# pip would byte-compile all it installs, one file at a time: over half of the install's time
-# for some 20,000 modules, of which a run imports a few thousand. Python compiles those on first
-# import instead (the tests make sure that is kept, see PYTEST). The venv's own pip installs
-# all of this, so it is not upgraded first.
+# pip byte-compiles what it installs one file at a time (over half of the install's time);
+# compileall does the same on every core afterwards. It has to be done: where
+# PYTHONDONTWRITEBYTECODE is set, nothing compiled on import is kept, and every process of the
+# test suite would compile torch again. (It ends non-zero on a Python 3.12-only file in torch's
+# test helpers, which pip skips the same way.) The venv's own pip installs all of this, so it
+# is not upgraded first.
 PIP := $(PY) -m pip install -q --no-compile
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@
 
 # After changing pyproject.toml's dependencies: pin what a fresh install resolves to.
@@ -47,10 +50,7 @@ constraints:
 # --dist loadfile keeps a file's tests on one worker, so module fixtures are built once; the
 # order files are handed out in is tests/conftest.py's (longest first), not xdist's.
 TEST_WORKERS ?= auto
-# The suite starts hundreds of Python processes (pipeline tasks, torchrun ranks, servers): the
-# bytecode of what they import is written once, even where PYTHONDONTWRITEBYTECODE is set (as on
-# CI machines), instead of every process compiling torch again.
-PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PYTEST)
