@@ -11,8 +11,8 @@ test by itself: MSRA's test split from its own test file). Then, from the same b
   (distill method=metakd, domain=D; its two stages together take the vanilla student's passes,
   split as --stage1-epochs says: "2,0" trains a 2+2 and a 0+4 student when the passes are 4).
 
-Entity F1 of every model on each domain's test sentences. Prints a table and writes
-bench/results/ner-metakd.json (ner-metakd-quick.json with --quick).
+Entity F1 of every model, and of a dictionary baseline, on each domain's test sentences.
+Prints a table and writes bench/results/ner-metakd.json (ner-metakd-quick.json with --quick).
 
     python bench/ner_metakd.py --quick
     python bench/ner_metakd.py --quick --work DIR --reuse --stage1-epochs 2,0   # add the 0+4 students
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 from common import print_table, write_json
-from ner import TYPES, find_backbone
+from ner import TYPES, Dictionary, find_backbone
 
 from nlpfactory.data.dataset import DatasetInfo, load_split, read_info, write_dataset
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
@@ -70,14 +70,21 @@ def two_domains(folder: Path, args) -> Path:
     return out
 
 
-def per_domain_f1(model_dir: Path, test: pd.DataFrame) -> dict:
-    predictor = load_predictor(model_dir, device="cpu")
+def per_domain_f1(predict_tags, test: pd.DataFrame) -> dict:
     out = {}
     for domain in DOMAINS:
         part = test[test["domain"] == domain]
-        m = entity_metrics([list(t) for t in part["tags"]], predictor.predict_tags(part["text"].tolist()), TYPES)
+        m = entity_metrics([list(t) for t in part["tags"]], predict_tags(part["text"].tolist()), TYPES)
         out[f"f1_{domain}"] = round(m["f1"], 4)
     return out
+
+
+def dictionary_row(dataset: Path, test: pd.DataFrame) -> dict:
+    """The cheap baseline: both domains' training entities, longest match (as bench/ner.py)."""
+    train = load_split(dataset, "train")
+    dictionary = Dictionary(train["text"], train["tags"])
+    return {"model": "dictionary (both domains' training entities, longest match)",
+            **per_domain_f1(lambda texts: [dictionary.tag(t) for t in texts], test), "seconds": 0}
 
 
 def main() -> None:
@@ -110,7 +117,7 @@ def main() -> None:
     stage1s = [int(x) for x in args.stage1_epochs.split(",")] if args.stage1_epochs else [args.student_epochs // 2]
     if not all(0 <= n < args.student_epochs for n in stage1s):
         raise SystemExit(f"--stage1-epochs: each below --student-epochs ({args.student_epochs}), so stage 2 has a pass")
-    seconds, rows = {}, []
+    seconds, rows = {}, [dictionary_row(dataset, test)]
 
     def timed(name, make):
         started = time.time()
@@ -119,7 +126,8 @@ def main() -> None:
         else:
             make(folder / name)
             seconds[name] = round(time.time() - started, 1)
-        rows.append({"model": name, **per_domain_f1(folder / name, test), "seconds": seconds[name]})
+        predictor = load_predictor(folder / name, device="cpu")
+        rows.append({"model": name, **per_domain_f1(predictor.predict_tags, test), "seconds": seconds[name]})
 
     timed("teacher (both domains)", lambda out: finetune(
         FinetuneConfig(model=backbone, epochs=args.epochs, learning_rate=args.teacher_lr, **train), dataset, out))
