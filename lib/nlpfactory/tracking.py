@@ -12,8 +12,9 @@ them, so the runner itself never loads MLflow (seconds of imports and store set-
 add to every run's wall time).
 
 Tracking never fails a stage and never holds it up for long: an http(s) server is probed once
-with a short timeout (or, when the runner says it is still starting, until the time it gave), MLflow's own client is told not to retry, and the first failure turns
-tracking off for the rest of the stage with one warning. The stage's outputs stay in its KFP
+with a short timeout (or, when the runner says it is still starting, until the time it gave),
+MLflow's own client is told not to retry, and the first failure turns tracking off for the
+rest of the stage with one warning. The stage's outputs stay in its KFP
 artifacts either way.
 """
 
