@@ -140,3 +140,15 @@ def test_the_budget_schedule_warms_up_by_steps_and_decays_with_the_time_left():
     assert factor(10) == 0.5
     now[0] = 250.0
     assert factor(11) == 0.0
+
+
+def test_the_same_corpus_gives_the_same_vocabulary_every_time():
+    # Latin words and numbers make pairs of equal frequency: the `tokenizers` trainer broke
+    # those ties by hash-map order, so two backbones of one corpus got different ids.
+    from nlpfactory.models.backbone_vocab import SPECIAL_TOKENS, learn_backbone_vocab
+
+    texts = [f"{w}{i} room {w} 第{i % 13}号房间 {i * 7}" for i, w in enumerate(["good", "bad", "nice", "poor"] * 30)]
+    first = learn_backbone_vocab(texts, vocab_size=200)
+    assert first[:len(SPECIAL_TOKENS)] == SPECIAL_TOKENS and "房" in first and "room" in first
+    for _ in range(3):
+        assert learn_backbone_vocab(texts, vocab_size=200) == first

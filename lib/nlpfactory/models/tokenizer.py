@@ -23,12 +23,12 @@ def learn_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency:
     """Return a `BertTokenizer` (fast) whose vocabulary was learned from `texts`."""
     from transformers import BertTokenizer
 
-    vocab = learn_vocabulary(_word_counts(texts), vocab_size, min_frequency)
+    vocab = learn_vocabulary(word_counts(texts), vocab_size, min_frequency)
     return BertTokenizer(vocab={token: i for i, token in enumerate(vocab)}, do_lower_case=True,
                          tokenize_chinese_chars=True, strip_accents=False)
 
 
-def _word_counts(texts: Iterable[str]) -> Counter:
+def word_counts(texts: Iterable[str]) -> Counter:
     """Words as BERT's own normaliser and pre-tokenizer cut them (lowercased, CJK apart)."""
     from tokenizers.normalizers import BertNormalizer
     from tokenizers.pre_tokenizers import BertPreTokenizer
