@@ -6,9 +6,12 @@ baselines are in the same table.
 
 A variant is `kd` or `alone`, then `:` and comma-separated overrides of the student's options:
 alpha, temperature, soft_loss, learning_rate (lr), epochs, student (auto: the zh-tiny backbone
-moved to the teacher's token ids; tiny: the preset from random weights), student_init. For example
+moved to the teacher's token ids; tiny: the preset from random weights), student_init, and
+transfer: that many more MSRA training sentences, none in the run's Dataset, distilled on
+without their tags (the teacher's tags only). For example
 
     python bench/ner_kd.py --work DIR kd:alpha=0.9 kd:temperature=1 kd:lr=3e-3 alone:lr=3e-3
+    python bench/ner_kd.py --work DIR kd:transfer=24000
 
 Prints a table (test entity F1, share of the teacher's, dev F1 per epoch) and writes
 bench/results/ner-kd.json.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from pathlib import Path
 
@@ -28,11 +32,12 @@ from nlpfactory.data.dataset import load_split
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.distill.run import distill
 from nlpfactory.finetune import FinetuneConfig, finetune
+from nlpfactory.ner.kd import distill_tagger
 from nlpfactory.ner.metrics import entity_metrics
 from nlpfactory.predictor import load_predictor
 
 ALIASES = {"lr": "learning_rate", "t": "temperature"}
-KD_ONLY = {"alpha", "temperature", "soft_loss", "student", "student_init"}
+KD_ONLY = {"alpha", "temperature", "soft_loss", "student", "student_init", "transfer"}
 WORDS = {"soft_loss", "student", "student_init"}
 
 
@@ -47,9 +52,22 @@ def parse(variant: str) -> tuple[str, dict]:
         if kind == "alone" and key in KD_ONLY:
             raise SystemExit(f"variant {variant!r}: {key} is an option of distillation, not of the student alone")
         overrides[key] = value if key in WORDS else float(value)
-    if "epochs" in overrides:
-        overrides["epochs"] = int(overrides["epochs"])
+    for key in ("epochs", "transfer"):
+        if key in overrides:
+            overrides[key] = int(overrides[key])
     return kind, overrides
+
+
+def transfer_sentences(folder: Path, n: int, seed: int = 42) -> list[str]:
+    """`n` MSRA training sentences that the run's Dataset (train, dev and test) does not hold."""
+    from nlpfactory.data import datahub
+
+    msra = datahub.load("msra-ner")[0]
+    held = {t for split in ("train", "dev", "test") for t in load_split(folder / "msra", split)["text"]}
+    pool = [t for t in msra.loc[msra["split"] == "train", "text"] if t not in held]
+    if n > len(pool):
+        raise SystemExit(f"transfer={n}: only {len(pool)} MSRA training sentences are outside the run's Dataset")
+    return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), n))]
 
 
 def main() -> None:
@@ -81,8 +99,13 @@ def main() -> None:
         if not (out / "nlpfactory.json").is_file():
             options = base | overrides
             if kind == "kd":
-                result = distill(DistillConfig(**({"student": "auto"} | kd | options)), folder / "msra",
-                                 str(folder / "teacher"), out)
+                transfer = options.pop("transfer", 0)
+                cfg = DistillConfig(**({"student": "auto"} | kd | options))
+                if transfer:
+                    result = distill_tagger(cfg, folder / "msra", str(folder / "teacher"), out,
+                                            transfer_texts=transfer_sentences(folder, transfer))
+                else:
+                    result = distill(cfg, folder / "msra", str(folder / "teacher"), out)
             else:
                 result = finetune(FinetuneConfig(model=find_backbone("auto", "zh-tiny", "tiny")[0], **options),
                                   folder / "msra", out)

@@ -5,12 +5,19 @@ distribution at every labelled token (the first sub-token of each word; padding,
 The student reads the teacher's tokens (a preset built with the teacher's vocabulary, or
 the teacher's own layers), so the teacher is run on the same batch and no soft labels need
 storing. Per-domain MetaKD for taggers is in ner/metakd.py.
+
+Sentences without tags (a transfer set) can be added: on them the student learns the
+teacher's tags alone. On the labelled sentences only, the soft labels are the teacher's view
+of text whose gold tags the student already has: at 6,000 MSRA sentences the distilled
+student tied the student alone (bench/ner.py); text the teacher alone can tag is what KD adds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -24,7 +31,9 @@ from nlpfactory.distill.student import build_student
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
 from nlpfactory.models.load import load_model
+from nlpfactory.ner import align
 from nlpfactory.ner.align import IGNORE
+from nlpfactory.ner.inference import WINDOW_STRIDE
 from nlpfactory.ner.train import (
     MODEL_INPUTS,
     dev_scorer,
@@ -39,24 +48,42 @@ from nlpfactory.train.loop import device_for, fit
 log = logging.getLogger(__name__)
 
 
+UNTAGGED = -1  # a word's first token in a transfer sentence: the teacher's tags only
+
+
 def token_kd_loss(student_logits, teacher_logits, tag_ids, temperature: float, alpha: float) -> torch.Tensor:
-    """alpha · T²·KL(teacher ‖ student) + (1 - alpha) · CE(true tags), both averaged over the
-    labelled tokens only."""
-    labelled = tag_ids != IGNORE
-    soft = kl_divergence(student_logits[labelled], teacher_logits[labelled], temperature, reduction="mean")
-    hard = F.cross_entropy(student_logits[labelled].float(), tag_ids[labelled])
+    """alpha · T²·KL(teacher ‖ student) averaged over every word's first token, + (1 - alpha) ·
+    CE(true tags) averaged over the tagged ones (none in a batch of transfer sentences)."""
+    words, tagged = tag_ids != IGNORE, tag_ids >= 0
+    soft = kl_divergence(student_logits[words], teacher_logits[words], temperature, reduction="mean")
+    if not tagged.any():
+        return alpha * soft
+    hard = F.cross_entropy(student_logits[tagged].float(), tag_ids[tagged])
     return alpha * soft + (1 - alpha) * hard
 
 
+def untagged_rows(tokenizer, texts: Sequence[str], max_length: int) -> list[dict]:
+    """Rows of sentences without tags, cut into windows like tagged ones, each word's first
+    token marked UNTAGGED."""
+    rows, _ = align.encode(tokenizer, texts, max_length, WINDOW_STRIDE, [[0] * len(t) for t in texts])
+    for row in rows:
+        row["tag_ids"] = [IGNORE if t == IGNORE else UNTAGGED for t in row["tag_ids"]]
+    return rows
+
+
 def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
-                   tracker: Tracker = NO_TRACKING):
+                   transfer_texts: Sequence[str] = (), tracker: Tracker = NO_TRACKING):
     """The distill stage for a sequence-labeling Dataset (cfg is a DistillConfig), on
-    `cfg.domain`'s sentences when it names one."""
+    `cfg.domain`'s sentences when it names one, and on `transfer_texts` (sentences without
+    tags, vanilla KD only) besides."""
     from nlpfactory.distill.run import DistillResult, freeze
 
     if cfg.method == "metakd":
         from nlpfactory.ner.metakd import meta_distill_tagger
 
+        if transfer_texts:
+            raise InputError("transfer sentences are for vanilla KD", column="method",
+                             fix="distill with method vanilla, or leave the transfer sentences out")
         return meta_distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
     info = read_info(dataset_dir)
     tag_names = list(info.labels)
@@ -68,7 +95,10 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         raise InputError(f"the teacher is a {teacher_card.get('kind')} over {teacher_card.get('labels')}, the "
                          f"Dataset has the tags {tag_names}", file=str(teacher_dir),
                          fix="use a teacher fine-tuned on this Dataset (finetune with its sequence-labeling Dataset)")
-    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task="distill") as run:
+    # A resumed run must see the same transfer sentences.
+    transfer_key = hashlib.sha256("\n".join(transfer_texts).encode()).hexdigest()[:16] if transfer_texts else ""
+    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir),
+                                                      "transfer_sentences": len(transfer_texts)}, task="distill") as run:
         teacher, tokenizer, _ = load_model(str(teacher_dir), "token_classification")
         freeze(teacher).to(device_for())
         student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True,
@@ -76,6 +106,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
         if not cfg.student_init.startswith("teacher_layers:"):  # those students keep the teacher's head
             start_from_tag_prior(student, rows, len(tag_names))
+        rows += untagged_rows(tokenizer, transfer_texts, cfg.max_length)
         scorer = dev_scorer(tokenizer, dev, tag_names, cfg.max_length) if dev is not None and len(dev) else None
 
         def loss(model, batch):
@@ -86,7 +117,8 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
 
         started = time.time()
         training = fit(student, rows, loss, cfg, evaluate=scorer, on_metrics=run.log_metrics,
-                       checkpoint_dir=checkpoint_dir_for("distill-tagger", to_dict(cfg), dataset_dir, teacher_dir),
+                       checkpoint_dir=checkpoint_dir_for("distill-tagger", to_dict(cfg) | {"transfer": transfer_key},
+                                                         dataset_dir, teacher_dir),
                        pad_id=tokenizer.pad_token_id or 0, desc="token kd")
         dev_metrics = scorer(student) if scorer else {}
         result = DistillResult(Path(output_dir), dev_metrics, count_parameters(student),
@@ -100,6 +132,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
                         "dataset_source": info.source, "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
             "distillation": {"method": "token-level vanilla", "domain": cfg.domain,
                              "temperature": cfg.temperature, "alpha": cfg.alpha,
+                             "transfer_sentences": len(transfer_texts),
                              "teacher_parameters": result.teacher_parameters, "best_epoch": training.best_epoch,
                              "steps": training.steps, "seconds": round(time.time() - started, 1)},
             "dev_metrics": dev_metrics})
