@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from pathlib import Path
 
@@ -32,7 +31,6 @@ from nlpfactory.data.dataset import load_split
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.distill.run import distill
 from nlpfactory.finetune import FinetuneConfig, finetune
-from nlpfactory.ner.kd import distill_tagger
 from nlpfactory.ner.metrics import entity_metrics
 from nlpfactory.predictor import load_predictor
 
@@ -56,18 +54,6 @@ def parse(variant: str) -> tuple[str, dict]:
         if key in overrides:
             overrides[key] = int(overrides[key])
     return kind, overrides
-
-
-def transfer_sentences(folder: Path, n: int, seed: int = 42) -> list[str]:
-    """`n` MSRA training sentences that the run's Dataset (train, dev and test) does not hold."""
-    from nlpfactory.data import datahub
-
-    msra = datahub.load("msra-ner")[0]
-    held = {t for split in ("train", "dev", "test") for t in load_split(folder / "msra", split)["text"]}
-    pool = [t for t in msra.loc[msra["split"] == "train", "text"] if t not in held]
-    if n > len(pool):
-        raise SystemExit(f"transfer={n}: only {len(pool)} MSRA training sentences are outside the run's Dataset")
-    return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), n))]
 
 
 def main() -> None:
@@ -100,12 +86,10 @@ def main() -> None:
             options = base | overrides
             if kind == "kd":
                 transfer = options.pop("transfer", 0)
-                cfg = DistillConfig(**({"student": "auto"} | kd | options))
-                if transfer:
-                    result = distill_tagger(cfg, folder / "msra", str(folder / "teacher"), out,
-                                            transfer_texts=transfer_sentences(folder, transfer))
-                else:
-                    result = distill(cfg, folder / "msra", str(folder / "teacher"), out)
+                if transfer:  # MSRA training sentences outside the run's Dataset (DistillConfig leaves those out)
+                    options |= {"transfer_source": "msra-ner", "transfer_rows": transfer}
+                result = distill(DistillConfig(**({"student": "auto"} | kd | options)), folder / "msra",
+                                 str(folder / "teacher"), out)
             else:
                 result = finetune(FinetuneConfig(model=find_backbone("auto", "zh-tiny", "tiny")[0], **options),
                                   folder / "msra", out)

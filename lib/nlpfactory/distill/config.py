@@ -61,12 +61,17 @@ class DistillConfig(TrainConfig):
     stage2_learning_rate: float = option(5e-4, "MetaKD stage 2: peak learning rate (5e-4 suits a student trained from scratch; the paper uses 3e-5).")
     weight_prediction: bool = option(False, "MetaKD stage 2: weigh each sample's soft loss by its domain-expertise weight (the released code does not).")
     hard_label_weight: float = option(0.0, "MetaKD stage 2: weight of the loss on the true labels.")
+    transfer_source: str = option("", "Sequence labeling, vanilla KD: sentences without tags on which the student also learns the teacher's tags, where KD pays (bench/ner_kd.py): a datahub corpus such as msra-ner (its training sentences; their tags are never read) or a UTF-8 text file, one sentence a line. The Dataset's own sentences are left out.")
+    transfer_rows: int = option(0, "How many transfer sentences to draw with the seed (0: all of them).", least=0)
     metric: str = dev_metric_option()
     nproc_per_node: int = nproc_per_node_option()
     nodes: int = nodes_option()
 
     def __post_init__(self):
         super().__post_init__()
+        if self.transfer_source and self.method != "vanilla":
+            raise ConfigError(f"transfer_source is set for method {self.method}", option="transfer_source",
+                              fix="use method vanilla, or leave transfer_source empty")
         if self.temperature <= 0:
             raise ConfigError(f"temperature is {self.temperature}", option="temperature", fix="use a positive number, e.g. 2")
         if not 0 <= self.alpha <= 1:

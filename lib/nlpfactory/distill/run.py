@@ -24,6 +24,7 @@ from nlpfactory.distill.metakd import meta_distill
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
 from nlpfactory.distill.student import build_student
 from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
+from nlpfactory.errors import ConfigError
 from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
 from nlpfactory.models.labels import check_labels_match
@@ -80,6 +81,10 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         from nlpfactory.ner.kd import distill_tagger
 
         return distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
+    if cfg.transfer_source:
+        raise ConfigError(f"transfer_source is set, but {dataset_dir} is a {info.task} Dataset",
+                          option="transfer_source", fix="leave it empty: transfer sentences are for sequence labeling "
+                                                        "(for sentences, the landing recipe's augmentation adds text)")
     where = str(Path(dataset_dir) / "train.parquet")
     train, dev = train_and_dev(dataset_dir)
     train = domain_rows(train, cfg.domain, dataset_dir, "train")

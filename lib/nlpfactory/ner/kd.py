@@ -41,6 +41,7 @@ from nlpfactory.ner.train import (
     tag_rows,
     write_tagger,
 )
+from nlpfactory.ner.transfer import transfer_sentences
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
@@ -72,18 +73,14 @@ def untagged_rows(tokenizer, texts: Sequence[str], max_length: int) -> list[dict
 
 
 def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: str | Path, *,
-                   transfer_texts: Sequence[str] = (), tracker: Tracker = NO_TRACKING):
+                   tracker: Tracker = NO_TRACKING):
     """The distill stage for a sequence-labeling Dataset (cfg is a DistillConfig), on
-    `cfg.domain`'s sentences when it names one, and on `transfer_texts` (sentences without
-    tags, vanilla KD only) besides."""
+    `cfg.domain`'s sentences when it names one, and on `cfg.transfer_source`'s besides."""
     from nlpfactory.distill.run import DistillResult, freeze
 
     if cfg.method == "metakd":
         from nlpfactory.ner.metakd import meta_distill_tagger
 
-        if transfer_texts:
-            raise InputError("transfer sentences are for vanilla KD", column="method",
-                             fix="distill with method vanilla, or leave the transfer sentences out")
         return meta_distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
     info = read_info(dataset_dir)
     tag_names = list(info.labels)
@@ -95,7 +92,9 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         raise InputError(f"the teacher is a {teacher_card.get('kind')} over {teacher_card.get('labels')}, the "
                          f"Dataset has the tags {tag_names}", file=str(teacher_dir),
                          fix="use a teacher fine-tuned on this Dataset (finetune with its sequence-labeling Dataset)")
-    # A resumed run must see the same transfer sentences.
+    transfer_texts = transfer_sentences(cfg.transfer_source, dataset_dir, cfg.transfer_rows, cfg.seed) \
+        if cfg.transfer_source else []
+    # A resumed run must see the same transfer sentences (a text file may have changed).
     transfer_key = hashlib.sha256("\n".join(transfer_texts).encode()).hexdigest()[:16] if transfer_texts else ""
     with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir),
                                                       "transfer_sentences": len(transfer_texts)}, task="distill") as run:

@@ -7,11 +7,13 @@ from helpers import NER_FRAMES, NER_PEOPLE, NER_PLACES, ner_conll
 
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.distill.config import DistillConfig
+from nlpfactory.distill.run import distill
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.card import read_card
 from nlpfactory.ner.align import IGNORE
-from nlpfactory.ner.kd import UNTAGGED, distill_tagger, token_kd_loss, untagged_rows
+from nlpfactory.ner.kd import UNTAGGED, token_kd_loss, untagged_rows
 from nlpfactory.ner.train import tag_rows
+from nlpfactory.ner.transfer import transfer_sentences
 
 
 def _soft(student, teacher, where, t=2.0):
@@ -53,10 +55,31 @@ def test_untagged_rows_mark_the_words_tagged_rows_would_tag(teacher):
 
 
 def test_a_student_distills_on_transfer_sentences_and_says_how_many(teacher, tmp_path):
-    texts = [f.format(p=p, l=place) for f in NER_FRAMES for p in NER_PEOPLE[:3] for place in NER_PLACES[:3]]
-    cfg = DistillConfig(student="tiny", epochs=1, batch_size=16, max_length=16, checkpoint_every_steps=0)
-    distill_tagger(cfg, teacher / "ds", str(teacher / "teacher"), tmp_path / "student", transfer_texts=texts)
-    assert read_card(tmp_path / "student")["distillation"]["transfer_sentences"] == len(texts)
-    with pytest.raises(ValueError, match="vanilla KD"):
-        distill_tagger(DistillConfig(method="metakd", student="tiny"), teacher / "ds", str(teacher / "teacher"),
-                       tmp_path / "metakd", transfer_texts=texts)
+    from nlpfactory.data.dataset import load_split
+
+    known = load_split(teacher / "ds", "train")["text"].tolist()[:5]  # sentences the Dataset holds
+    new = [f.format(p=p, l=place) + "！" for f in NER_FRAMES for p in NER_PEOPLE[:3] for place in NER_PLACES[:3]]
+    (tmp_path / "transfer.txt").write_text("\n".join(known + new + ["", new[0]]), encoding="utf-8")
+    cfg = DistillConfig(student="tiny", epochs=1, batch_size=16, max_length=16, checkpoint_every_steps=0,
+                        transfer_source=str(tmp_path / "transfer.txt"))
+    distill(cfg, teacher / "ds", str(teacher / "teacher"), tmp_path / "student")
+    # the Dataset's own sentences, blank lines and repeats are left out
+    assert read_card(tmp_path / "student")["distillation"]["transfer_sentences"] == len(new)
+    assert len(transfer_sentences(str(tmp_path / "transfer.txt"), teacher / "ds", rows=4, seed=1)) == 4
+
+
+def test_transfer_sentences_refuse_what_they_cannot_use(teacher, tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("第一句\n".encode() + "caf\u00e9".encode("latin-1"))
+    with pytest.raises(ValueError, match="line 2.*UTF-8") as bad:
+        transfer_sentences(str(tmp_path / "latin1.txt"), teacher / "ds")
+    assert "save the file as UTF-8" in bad.value.fix
+    with pytest.raises(ValueError, match="neither a file nor a named corpus"):
+        transfer_sentences(str(tmp_path / "missing.txt"), teacher / "ds")
+    with pytest.raises(ValueError, match="method metakd"):
+        DistillConfig(method="metakd", transfer_source="msra-ner")
+
+
+def test_sentence_classification_refuses_transfer_sentences(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="transfer_source is set, but .* classification Dataset"):
+        distill(DistillConfig(transfer_source="msra-ner"), tiny_dataset, "no-teacher", tmp_path / "student")
+    assert not (tmp_path / "student").exists()
