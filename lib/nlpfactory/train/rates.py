@@ -51,15 +51,15 @@ def short(rate: float) -> str:
 
 def auto_rate_option(role: str, what: str = "Peak learning rate of AdamW (after warmup)") -> float:
     """A learning-rate field whose 0 means auto for `role`; its help says what auto picks."""
-    return option(AUTO, f"{what}; 0: auto, {rate_choice(role)}.", least=0, marks={"auto_rate": role})
+    return option(AUTO, rate_help(role, what), least=0, marks={"auto_rate": role})
 
 
-def rate_choice(role: str) -> str:
-    """What auto picks, in words (the option help and the pipelines' forms say it)."""
+def rate_help(role: str, what: str) -> str:
+    """`what`, and what 0 (auto) picks, in words: the option help and the pipelines' forms say it."""
     rates = RATES[role]
-    return (f"{short(rates[SCRATCH])} from a preset trained from scratch, {short(rates[BUILT_HERE])} from a "
+    return (f"{what}; 0: auto, {short(rates[SCRATCH])} from a preset trained from scratch, {short(rates[BUILT_HERE])} from a "
             f"backbone built here (zh-small, zh-tiny, a pretrain output), {short(rates[PRETRAINED])} from "
-            "another pretrained model (a hub id or folder)")
+            "another pretrained model (a hub id or folder).")
 
 
 def auto_rate_fields(config) -> dict[str, str]:
