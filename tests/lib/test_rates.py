@@ -113,3 +113,19 @@ def test_finetune_says_records_and_trains_at_the_rate_it_chose(tiny_dataset, tmp
     # The optimizer's rate, not only the record: both runs share the schedule's shape, so the
     # highest rates logged (after the first step's decay) stand as 2e-4 to 5e-4.
     assert peaks[1] <= 5e-4 and peaks[1] / peaks[0] == pytest.approx(2.5)
+
+
+def test_pretrain_resolves_auto_once_and_adapts_its_own_output_gently(tmp_path):
+    """model=auto with no backbone cached is the small preset (which learns its vocabulary: it
+    used to fail asking for training text) at the from-scratch rate; pretraining that output
+    again is MLM adaptation of a model built here, at 5e-5."""
+    from nlpfactory.models.card import read_card
+    from nlpfactory.pretrain import pretrain
+
+    texts = ["房间干净，服务很好，下次还来", "电脑屏幕很清楚，电池也耐用", "这本书写得不错，值得一读"] * 6
+    small = dict(vocab_size=300, max_steps=1, batch_size=4, eval_rows=0, checkpoint_every_steps=0)
+    first = tmp_path / "first"
+    pretrain(PretrainConfig(model="auto", **small), first, texts=texts)
+    assert read_card(first)["base_model"] == "small" and read_card(first)["training"]["learning_rate"] == 5e-4
+    pretrain(PretrainConfig(model=str(first), **small), tmp_path / "second", texts=texts)
+    assert read_card(tmp_path / "second")["training"]["learning_rate"] == 5e-5
