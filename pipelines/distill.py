@@ -13,6 +13,7 @@ from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.pipelines.teacher_and_student import evaluate_and_compare
 from nlpfactory.stages.prepare_data import PrepareConfig
+from nlpfactory.train.rates import rate_help
 
 NAME = "distill"
 
@@ -21,8 +22,8 @@ NAME = "distill"
 @form(PrepareConfig, DistillConfig,
       teacher="Model the teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       teacher_epochs="Passes over the training data when fine-tuning the teacher.",
-      teacher_learning_rate="Peak learning rate of the teacher: 3e-4 suits a preset trained from scratch (what auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
-      learning_rate="Peak learning rate of the student: 5e-4 suits a student trained from scratch.",
+      teacher_learning_rate=rate_help("teacher", "Peak learning rate of the teacher"),
+      learning_rate=rate_help("student", "Peak learning rate of the student"),
       seed="Random seed for the split and the training: the same seed gives the same models.",
       register_name="Register the exported student in the MLflow model registry under this name (empty: do not register).")
 @with_data_options(*DATA_OPTIONS, "domain_col", "task", "format", "max_rows")
@@ -30,11 +31,11 @@ def distill_pipeline(
     data: dict,
     teacher: str = "auto",
     teacher_epochs: int = 3,
-    teacher_learning_rate: float = 3e-4,
+    teacher_learning_rate: float = 0.0,
     student: str = "auto",
     student_init: str = "random",
     epochs: int = 3,
-    learning_rate: float = 5e-4,
+    learning_rate: float = 0.0,
     temperature: float = 2.0,
     alpha: float = 0.5,
     batch_size: int = 32,

@@ -19,7 +19,6 @@ NAME = "finetune"
 @form(PrepareConfig, FinetuneConfig,
       model="Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       seed="Random seed for the split and the training: the same seed gives the same model.",
-      learning_rate="Peak learning rate: 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
       register_name="Register the exported model in the MLflow model registry under this name (empty: do not register).")
 @with_data_options(*DATA_OPTIONS, "domain_col", "task", "format", "max_rows")
 def finetune_pipeline(
@@ -27,7 +26,7 @@ def finetune_pipeline(
     model: str = "auto",
     epochs: int = 3,
     batch_size: int = 32,
-    learning_rate: float = 5e-4,
+    learning_rate: float = 0.0,
     max_length: int = 128,
     seed: int = 42,
     nproc_per_node: int = 1,

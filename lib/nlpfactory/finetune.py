@@ -29,6 +29,7 @@ from nlpfactory.train import distributed
 from nlpfactory.train.batching import encode, run_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
     checkpoint_dir = checkpoint_dir_for("finetune", to_dict(cfg), dataset_dir)
     with tracker.stage_run("finetune", to_dict(cfg)) as run:
         model_name = resolve(cfg.model)
+        cfg = with_auto_rates(cfg, model_name, "the classifier", run)
         model, tokenizer, origin = load_model(
             model_name, "classification", num_labels=len(info.labels), seed=cfg.seed,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
@@ -111,7 +113,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
                 "base_model": model_name, "origin": origin, "parameters": parameters,
                 "max_length": cfg.max_length, "text_columns": info.text_columns,
                 "lineage": lineage("finetune", run, dataset_dir, info),
-                "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+                "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),
                              "seconds": round(time.time() - started, 1),
                              "samples_per_second": round(result.samples_per_second, 1)},
                 "dev_metrics": dev_metrics,

@@ -22,6 +22,7 @@ import torch
 
 from nlpfactory.atomic import atomic_dir
 from nlpfactory.augment.words import choose_words, offsets_of, word_token_groups
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.errors import InputError
@@ -34,6 +35,7 @@ from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.batching import collate, sequential_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, autocast_for, device_for, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +275,10 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
     text_digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     checkpoint_dir = checkpoint_dir_for("pretrain", to_dict(cfg) | {"text": text_digest}, *dataset_dirs)
     with tracker.stage_run("pretrain", to_dict(cfg)) as run:
+        # Resolved once here: "auto" becomes the cached backbone (or the small preset, which then
+        # learns its vocabulary like any preset), and the rate follows from what it became.
+        start = resolve(cfg.model)
+        cfg = with_auto_rates(dataclasses.replace(cfg, model=start), start, "the masked-LM training", run)
         model, tokenizer, origin = start_model(cfg, train_texts, checkpoint_dir / "tokenizer")
         model.to(device_for())
         score = dict(mask_ratio=cfg.mask_ratio, seed=cfg.seed, max_length=cfg.max_length)
@@ -338,6 +344,7 @@ def pretrain(cfg: PretrainConfig, output_dir: str | Path, dataset_dirs: Sequence
                             "corpora": cfg.corpora, "mlflow_run_id": run.run_id,
                             "kfp_run_id": run.pipeline_run_id},
                 "training": {"steps": result.steps, "planned_steps": max_steps, "seconds": round(seconds, 1),
+                             **rates_used(cfg),
                              "stage_seconds": round(time.monotonic() - stage_started, 1),
                              "time_budget_minutes": cfg.time_budget_minutes,
                              "samples_per_second": round(result.samples_per_second, 1),

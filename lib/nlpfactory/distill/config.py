@@ -1,9 +1,9 @@
 """The options of the distillation stages: the meta-teacher, the student, soft labels.
 
 Every MetaKD hyperparameter of the paper is a field (docs/methods.md §2). The defaults are the
-paper's, except the learning rates: the default models are presets trained from scratch, which
-stay at the majority class at the paper's BERT fine-tuning rates (2e-5 to 5e-5), so the
-defaults are from-scratch rates and each field's help names the paper's value.
+paper's, except the learning rates: they default to 0 (auto), which picks a from-scratch rate
+for a preset and a fine-tuning rate for a pretrained model (train/rates.py: presets stay at the
+majority class at the paper's BERT rates); each field's help names the paper's value.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from nlpfactory.train.config import (
     nproc_per_node_option,
     vocab_size_option,
 )
+from nlpfactory.train.rates import auto_rate_option
 
 METHODS = ("vanilla", "metakd")
 SOFT_LOSSES = ("kl", "soft_ce")  # names in distill.losses.LOSSES
@@ -27,7 +28,7 @@ PROTOTYPES = ("class", "domain")
 
 @dataclasses.dataclass
 class MetaTeacherConfig(TrainConfig):
-    learning_rate: float = option(3e-4, "Peak learning rate of AdamW: 3e-4 suits a preset trained from scratch (what model=auto becomes without a cached backbone); for a pretrained backbone (zh-small, hfl/rbt3) use about 1e-4 (the MetaKD paper uses 2e-5 for BERT-base).")
+    learning_rate: float = auto_rate_option("meta_teacher", "Peak learning rate of AdamW (the MetaKD paper uses 2e-5 for BERT-base)")
     model: str = option("auto", "Model the meta-teacher starts from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = vocab_size_option()
     prototype: str = option("class", "Prototype score: class (one prototype per domain and class, as the paper describes) or domain (one per domain, as the released code).", choices=PROTOTYPES)
@@ -43,7 +44,7 @@ class DistillConfig(TrainConfig):
     """Vanilla KD trains for `epochs` at `learning_rate`; MetaKD runs its two stages with the
     stage1_*/stage2_* epochs and learning rates instead."""
 
-    learning_rate: float = option(5e-4, "Vanilla KD: peak learning rate of AdamW (5e-4 suits a student trained from scratch).")
+    learning_rate: float = auto_rate_option("student", "Vanilla KD: peak learning rate of AdamW")
     method: str = option("vanilla", "Distillation method: vanilla (Hinton KD) or metakd (needs a meta-teacher).", choices=METHODS)
     domain: str = option("", "Train and pick the best epoch on this domain's rows only (empty: all rows).")
     student: str = option("auto", "Student: auto (the cached zh-tiny backbone when its vocabulary is the teacher's, else the tiny preset from scratch), or a preset size (tiny, small, base) built with the teacher's vocabulary.")
@@ -56,9 +57,9 @@ class DistillConfig(TrainConfig):
     layer_map: str = option("uniform", "Which teacher layer each student layer learns from: uniform (student layer m to teacher layer m*L_T/L_S) or pairs such as 1:2,2:4.")
     feature_loss_weight: float = option(0.5, "MetaKD stage 1: weight of the domain-feature loss (gamma2 in the paper).")
     stage1_epochs: int = option(10, "MetaKD stage 1 (intermediate layers): passes over the data.")
-    stage1_learning_rate: float = option(5e-4, "MetaKD stage 1: peak learning rate (5e-4 suits a student trained from scratch; the paper uses 5e-5).")
+    stage1_learning_rate: float = auto_rate_option("student", "MetaKD stage 1: peak learning rate (the paper uses 5e-5)")
     stage2_epochs: int = option(3, "MetaKD stage 2 (prediction layer): passes over the data.")
-    stage2_learning_rate: float = option(5e-4, "MetaKD stage 2: peak learning rate (5e-4 suits a student trained from scratch; the paper uses 3e-5).")
+    stage2_learning_rate: float = auto_rate_option("student", "MetaKD stage 2: peak learning rate (the paper uses 3e-5)")
     weight_prediction: bool = option(False, "MetaKD stage 2: weigh each sample's soft loss by its domain-expertise weight (the released code does not).")
     hard_label_weight: float = option(0.0, "MetaKD stage 2: weight of the loss on the true labels.")
     transfer_source: str = option("", "Sequence labeling, vanilla KD: sentences without tags on which the student also learns the teacher's tags, where KD pays (bench/ner_kd.py): a datahub corpus such as msra-ner (its training sentences; their tags are never read) or a UTF-8 text file, one sentence a line. The Dataset's own sentences are left out.")

@@ -34,6 +34,7 @@ from nlpfactory.models.load import load_model, save_model
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, device_for, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
 
     with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
         model_name = resolve(cfg.model)
+        cfg = with_auto_rates(cfg, model_name, "the meta-teacher", run)
         classifier, tokenizer, origin = load_model(
             model_name, "classification", num_labels=len(info.labels), seed=cfg.seed, vocab_size=cfg.vocab_size,
             texts=lambda: train["text"].tolist() + (train["text_b"].tolist() if info.is_pair else []),
@@ -104,7 +106,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
             "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": lineage("meta_teacher", run, dataset_dir, info),
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score},
-            "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+            "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),
                          "seconds": round(time.time() - started, 1)},
             "dev_metrics": dev_metrics,
         }

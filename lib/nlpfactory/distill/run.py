@@ -22,7 +22,7 @@ from nlpfactory.distill.features import attention_matched, layer_map
 from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_scores
 from nlpfactory.distill.metakd import meta_distill
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
-from nlpfactory.distill.student import build_student
+from nlpfactory.distill.student import build_student, started_from
 from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
 from nlpfactory.errors import ConfigError
 from nlpfactory.finetune import dev_scorer, labelled_rows
@@ -33,6 +33,7 @@ from nlpfactory.models.presets import is_preset
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
         student = build_student(cfg.student, cfg.student_init, classifier, info.labels, cfg.seed,
                                 teacher_vocab=tokenizer.get_vocab())
+        cfg = with_auto_rates(cfg, started_from(student, cfg.student), "the student", run)
         attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
@@ -122,7 +124,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
             if attention:
                 card["distillation"]["attention"] = attention
             if cfg.student_init == "random":  # say which backbone (or preset) "auto" became
-                card["base_model"] = student.config.name_or_path or ("tiny" if cfg.student == "auto" else cfg.student)
+                card["base_model"] = started_from(student, cfg.student)
             write_card(tmp, card)
         run.log_metrics({f"final_{k}": v for k, v in result.metrics().items()})
         run.log_text(_report(cfg, teacher_dir, result), "report.md")
@@ -163,7 +165,7 @@ def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, second
         "parameters": result.parameters, "max_length": cfg.max_length, "text_columns": info.text_columns,
         "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
                            teacher_base_model=teacher_card.get("base_model")),
-        "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature,
+        "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature, **rates_used(cfg),
                          "teacher_parameters": result.teacher_parameters,
                          "stages": {name: {"best_epoch": f.best_epoch, "steps": f.steps} for name, f in result.training.items()},
                          "seconds": seconds},

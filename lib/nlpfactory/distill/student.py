@@ -93,6 +93,12 @@ def remap_vocabulary(model, own: dict[str, int], wanted: dict[str, int], seed: i
                 rows[index] = old[own[token]]
 
 
+def started_from(student, student_option: str) -> str:
+    """What a built student's weights came from: its folder (a backbone, or the teacher's for
+    teacher_layers), else the preset it was built from."""
+    return student.config.name_or_path or ("tiny" if student_option == "auto" else student_option)
+
+
 def build_student(student: str, student_init: str, teacher, labels: list[str], seed: int = 42,
                   per_token: bool = False, teacher_vocab: dict | None = None):
     """A sequence classifier (a token classifier when `per_token`) over `labels` that reads the

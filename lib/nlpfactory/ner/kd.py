@@ -27,7 +27,7 @@ from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import read_info, train_and_dev
 from nlpfactory.distill.losses import kl_divergence
 from nlpfactory.distill.rows import domain_rows
-from nlpfactory.distill.student import build_student
+from nlpfactory.distill.student import build_student, started_from
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
 from nlpfactory.models.load import load_model
@@ -45,6 +45,7 @@ from nlpfactory.ner.transfer import transfer_sentences
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         freeze(teacher).to(device_for())
         student = build_student(cfg.student, cfg.student_init, teacher, tag_names, cfg.seed, per_token=True,
                                 teacher_vocab=tokenizer.get_vocab())
+        cfg = with_auto_rates(cfg, started_from(student, cfg.student), "the student", run)
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
         if not cfg.student_init.startswith("teacher_layers:"):  # those students keep the teacher's head
             start_from_tag_prior(student, rows, len(tag_names))
@@ -130,7 +132,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
                         "teacher_base_model": teacher_card.get("base_model"), "dataset": str(dataset_dir),
                         "dataset_source": info.source, "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
             "distillation": {"method": "token-level vanilla", "domain": cfg.domain,
-                             "temperature": cfg.temperature, "alpha": cfg.alpha,
+                             "temperature": cfg.temperature, "alpha": cfg.alpha, **rates_used(cfg),
                              "transfer_sentences": len(transfer_texts),
                              "teacher_parameters": result.teacher_parameters, "best_epoch": training.best_epoch,
                              "steps": training.steps, "seconds": round(time.time() - started, 1)},

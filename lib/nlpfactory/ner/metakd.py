@@ -36,6 +36,7 @@ from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.batching import collate, sequential_batches
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def train_tagger_meta_teacher(cfg, dataset_dir: str | Path, output_dir: str | Pa
     tag_names = list(info.labels)
     with tracker.stage_run("meta_teacher", to_dict(cfg)) as run:
         model_name = resolve(cfg.model)
+        cfg = with_auto_rates(cfg, model_name, "the meta-teacher", run)
         tagger, tokenizer, origin = load_model(model_name, "token_classification", num_labels=len(tag_names),
                                                seed=cfg.seed, vocab_size=cfg.vocab_size,
                                                texts=lambda: train["text"].tolist())
@@ -174,7 +176,7 @@ def train_tagger_meta_teacher(cfg, dataset_dir: str | Path, output_dir: str | Pa
             "text_columns": ["text"], "window_stride": WINDOW_STRIDE, "lineage": lineage("meta_teacher", run, dataset_dir, info),
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score,
                           "per": "character (a word's first)"},
-            "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+            "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),
                          "seconds": round(time.time() - started, 1)},
             "dev_metrics": dev_metrics,
         }
@@ -196,7 +198,7 @@ def meta_distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_d
     from nlpfactory.distill.meta_teacher import load_meta_teacher
     from nlpfactory.distill.metakd import meta_distill
     from nlpfactory.distill.run import DistillResult, freeze
-    from nlpfactory.distill.student import build_student
+    from nlpfactory.distill.student import build_student, started_from
     from nlpfactory.ner.train import write_tagger
 
     info = read_info(dataset_dir)
@@ -215,6 +217,7 @@ def meta_distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_d
         freeze(teacher).to(device_for())
         student = build_student(cfg.student, cfg.student_init, teacher.classifier, tag_names, cfg.seed,
                                 per_token=True, teacher_vocab=tokenizer.get_vocab())
+        cfg = with_auto_rates(cfg, started_from(student, cfg.student), "the student", run)
         rows, windows = windowed_rows(tokenizer, train, tag_names, cfg.max_length)
         texts = train["text"].tolist()
         sentence_domains = domain_ids(train, card["domains"], where)
@@ -238,6 +241,7 @@ def meta_distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_d
             "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
                                teacher_base_model=card.get("base_model")),
             "distillation": {"method": "token-level metakd", "domain": cfg.domain, "temperature": cfg.temperature,
+                             **rates_used(cfg),
                              "teacher_parameters": result.teacher_parameters,
                              "stages": {name: {"best_epoch": f.best_epoch, "steps": f.steps}
                                         for name, f in training.items()},

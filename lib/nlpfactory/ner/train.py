@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from nlpfactory.atomic import atomic_dir
+from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.models.card import CARD_FILE, count_parameters, write_card
@@ -26,6 +27,7 @@ from nlpfactory.ner.tags import entity_types
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import fit
+from nlpfactory.train.rates import rates_used, with_auto_rates
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,10 @@ def finetune_tagger(cfg, dataset_dir: str | Path, output_dir: str | Path, *, tra
     dev = load_split(dataset_dir, "dev") if has_split(dataset_dir, "dev") else None
     tag_names = list(info.labels)
     with tracker.stage_run("finetune", to_dict(cfg)) as run:
+        model_name = resolve(cfg.model)
+        cfg = with_auto_rates(cfg, model_name, "the tagger", run)
         model, tokenizer, origin = load_model(
-            cfg.model, "token_classification", num_labels=len(tag_names), seed=cfg.seed,
+            model_name, "token_classification", num_labels=len(tag_names), seed=cfg.seed,
             texts=lambda: train["text"].tolist(), vocab_size=cfg.vocab_size)
         model.config.id2label = dict(enumerate(tag_names))
         model.config.label2id = {name: i for i, name in enumerate(tag_names)}
@@ -129,7 +133,7 @@ def finetune_tagger(cfg, dataset_dir: str | Path, output_dir: str | Path, *, tra
             "labels": tag_names, "max_length": cfg.max_length,
             "lineage": {"stage": "finetune", "dataset": str(dataset_dir), "dataset_source": info.source,
                         "mlflow_run_id": run.run_id, "kfp_run_id": run.pipeline_run_id},
-            "training": {"best_epoch": result.best_epoch, "steps": result.steps,
+            "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),
                          "seconds": round(time.time() - started, 1),
                          "samples_per_second": round(result.samples_per_second, 1)},
             "dev_metrics": dev_metrics})

@@ -14,6 +14,7 @@ from nlpfactory.train.config import (
     nproc_per_node_option,
     vocab_size_option,
 )
+from nlpfactory.train.rates import auto_rate_option
 
 SUMMARY = "Fine-tune a model into a classifier: the teacher of the distillation recipes."
 INPUTS = {"dataset": Port("The prepared Dataset (train and dev splits are used).")}
@@ -23,9 +24,7 @@ RECORDS = {"metrics": Port("Dev-split scores of the best epoch, parameter count 
 
 @dataclasses.dataclass
 class FinetuneConfig(TrainConfig):
-    # The default model is a preset trained from scratch, which needs a from-scratch rate: a
-    # hub model's 5e-5 leaves it at the majority class. Use 2e-5 to 5e-5 for a pretrained model.
-    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup): 5e-4 suits a preset trained from scratch (what model=auto becomes when no backbone is cached); for a pretrained model use about 1e-4 (the cached zh-small backbone) or 2e-5 to 5e-5 (a hub model such as hfl/rbt3).")
+    learning_rate: float = auto_rate_option("teacher")
     model: str = option("auto", "Model to start from: auto (the cached zh-small backbone, else the small preset from scratch), a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     vocab_size: int = vocab_size_option()
     metric: str = dev_metric_option()

@@ -9,6 +9,7 @@ from nlpfactory.errors import ConfigError
 from nlpfactory.stages import Port, StageResult
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.config import TrainConfig, nodes_option, nproc_per_node_option
+from nlpfactory.train.rates import auto_rate_option
 
 SUMMARY = "Teach a model the language with whole-word masked-LM training on unlabelled text."
 INPUTS = {"dataset": Port("Optional Dataset whose text (the splits chosen in `splits`) is pretrained on.", optional=True)}
@@ -18,7 +19,7 @@ RECORDS = {"metrics": Port("Final MLM loss and accuracy (and before training), s
 
 @dataclasses.dataclass
 class PretrainConfig(TrainConfig):
-    learning_rate: float = option(5e-4, "Peak learning rate of AdamW (after warmup); lower it (e.g. 5e-5) to adapt a model that already knows the language.")
+    learning_rate: float = auto_rate_option("mlm")
     model: str = option("small", "Model to start from: a preset (tiny, small, base), a local Model folder, or a hub id such as hfl/rbt3.")
     corpora: list[str] = option([], "Datahub corpus names whose text is added to the pretraining text (all of it, test rows included: the labels are never read); zh-pretrain is the cleaned Chinese corpus with every benchmark's dev/test text kept out.")
     splits: list[str] = option(["train"], "Splits of each given Dataset whose text is used (train only keeps test text out of the model).")

@@ -31,8 +31,11 @@ class TrainConfig:
         check_options(self)
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio is {self.warmup_ratio}", option="warmup_ratio", fix="use a share in [0, 1), e.g. 0.1")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate", fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model")
+        auto = "auto_rate" in next(f for f in dataclasses.fields(self) if f.name == "learning_rate").metadata
+        if self.learning_rate < 0 or (self.learning_rate == 0 and not auto):
+            raise ConfigError(f"learning_rate is {self.learning_rate}", option="learning_rate",
+                              fix="use a positive rate, e.g. 5e-4 from scratch or 3e-5 for a pretrained model"
+                                  + (", or 0 to pick one from the model" if auto else ""))
 
 
 # Options several training stages share word for word: one description and one range each.
