@@ -38,6 +38,8 @@ def distill_pipeline(
     learning_rate: float = 0.0,
     temperature: float = 2.0,
     alpha: float = 0.5,
+    transfer_source: str = "",
+    transfer_rows: int = 0,
     batch_size: int = 32,
     max_length: int = 128,
     seed: int = 42,
@@ -55,7 +57,8 @@ def distill_pipeline(
     teacher_model = trained.outputs["trained_model"]
     distilled = distill(dataset=dataset, teacher=teacher_model, method="vanilla", student=student,
                         student_init=student_init, epochs=epochs, learning_rate=learning_rate,
-                        temperature=temperature, alpha=alpha, batch_size=batch_size, max_length=max_length,
+                        temperature=temperature, alpha=alpha, transfer_source=transfer_source,
+                        transfer_rows=transfer_rows, batch_size=batch_size, max_length=max_length,
                         seed=seed, nproc_per_node=nproc_per_node, nodes=nodes)
     student_model = distilled.outputs["student_model"]
     evaluate_and_compare(teacher_model, student_model, dataset)
