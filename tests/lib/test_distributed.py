@@ -3,6 +3,7 @@ resume from a kill, and in a stage only rank 0 writes the artifact and the MLflo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,43 +18,40 @@ HERE = Path(__file__).parent
 WEIGHT_TOLERANCE = 1e-4
 
 
-def _workers_import_tests(patch: pytest.MonkeyPatch) -> None:
-    """The torchrun workers import ddp_worker by name."""
-    import os
-
-    patch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-
-
-@pytest.fixture
-def workers_import_tests(monkeypatch):
-    _workers_import_tests(monkeypatch)
-
-
 def assert_same_weights(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for name in a:
-        assert torch.allclose(a[name], b[name], atol=WEIGHT_TOLERANCE), \
+        assert torch.allclose(a[name], b[name], atol=WEIGHT_TOLERANCE), (
             f"{name}: max difference {(a[name] - b[name]).abs().max():.2e}"
+        )
 
 
 @pytest.fixture(scope="module")
-def two_processes(tmp_path_factory):
-    """An uninterrupted 2-process run: (its result, its checkpoint folder). Both tests hold
-    something to it, and a torchrun launch costs seconds of process start-up."""
+def killed_and_resumed(tmp_path_factory):
+    """Two processes killed at step 10, then launched again on the same checkpoint folder:
+    (the killed launch's error, whether it left its checkpoint, the resumed result, the folder).
+    The resumed run trains every step under two processes (1-8 before the kill, 9-21 after), so
+    one process's uninterrupted run is what both tests hold it to; a third launch (an
+    uninterrupted two-process run) would cost seconds of process start-up and check nothing more."""
     import ddp_worker
 
-    folder = tmp_path_factory.mktemp("ddp") / "two"
+    folder = tmp_path_factory.mktemp("ddp") / "killed"
     with pytest.MonkeyPatch.context() as patch:
-        _workers_import_tests(patch)
-        return launch(ddp_worker.train, (str(folder),), {}, nproc_per_node=2, timeout=300), folder
+        # The torchrun workers import ddp_worker by name.
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+        with pytest.raises(InputError) as killed:
+            launch(ddp_worker.train, (str(folder),), {"kill_at_step": 10}, nproc_per_node=2, timeout=300)
+        left_checkpoint = folder.exists()
+        resumed = launch(ddp_worker.train, (str(folder),), {}, nproc_per_node=2, timeout=300)
+    return killed.value, left_checkpoint, resumed, folder
 
 
 @pytest.mark.slow
-def test_two_processes_train_the_weights_one_does_at_the_same_global_batch(tmp_path, two_processes):
+def test_two_processes_killed_and_resumed_train_the_weights_one_does_uninterrupted(tmp_path, killed_and_resumed):
     import ddp_worker
 
     one = ddp_worker.train(str(tmp_path / "one"))
-    two, folder = two_processes
+    *_, two, folder = killed_and_resumed
 
     assert two["steps"] == one["steps"] == 21  # 7 batches of 7, 3 epochs: the same global steps
     assert_same_weights(one["weights"], two["weights"])
@@ -62,14 +60,9 @@ def test_two_processes_train_the_weights_one_does_at_the_same_global_batch(tmp_p
 
 
 @pytest.mark.slow
-def test_two_processes_resume_after_a_kill_to_the_uninterrupted_result(tmp_path, workers_import_tests, two_processes):
-    import ddp_worker
+def test_two_processes_resume_after_a_kill_from_the_last_checkpoint(killed_and_resumed):
+    killed, left_checkpoint, resumed, _ = killed_and_resumed
 
-    whole, _ = two_processes
-    with pytest.raises(InputError, match="torchrun with 2 processes failed"):
-        launch(ddp_worker.train, (str(tmp_path / "killed"),), {"kill_at_step": 10}, nproc_per_node=2, timeout=300)
-    assert (tmp_path / "killed").exists()
-    resumed = launch(ddp_worker.train, (str(tmp_path / "killed"),), {}, nproc_per_node=2, timeout=300)
-
+    assert "torchrun with 2 processes failed" in str(killed)
+    assert left_checkpoint
     assert resumed["resumed_from"] == 8  # the last checkpoint before the kill (every 4 steps)
-    assert_same_weights(whole["weights"], resumed["weights"])
