@@ -26,18 +26,29 @@ studio-assets: pipelines/studio/static/vendor/drawflow.min.js
 pipelines/studio/static/vendor/drawflow.min.js: pipelines/studio/fetch_assets.sh
 	bash pipelines/studio/fetch_assets.sh
 
-# pip byte-compiles what it installs one file at a time (over half of the install's time);
-# compileall does the same on every core afterwards. It has to be done: where
-# PYTHONDONTWRITEBYTECODE is set, nothing compiled on import is kept, and every process of the
-# test suite would compile torch again. (It ends non-zero on a Python 3.12-only file in torch's
-# test helpers, which pip skips the same way.) The venv's own pip installs all of this, so it
-# is not upgraded first.
+# Installers write no bytecode; compileall then compiles the venv on every core. It has to be
+# done: where PYTHONDONTWRITEBYTECODE is set, nothing compiled on import is kept, and every
+# process of the test suite would compile torch again. (It ends non-zero on a Python 3.12-only
+# file in torch's test helpers, which pip skips the same way.) The venv's own pip installs torch
+# and uv, so it is not upgraded first.
 PIP := $(PY) -m pip install -q --no-compile
+# The project and its pins are installed by uv (one wheel from PyPI, which pip puts into the
+# venv beside torch): it fetches and unpacks in parallel and links files from its cache, where
+# pip took over half a minute on one core. uv does not read pip's configuration, so it is given
+# the wheel sources pip is set up with (find-links, index URLs), and like pip it takes the best
+# match across all of them; torch stays pip's (TORCH_INDEX, a local CPU wheel).
+UV_VERSION ?= 0.13.9
+# pip's settings from its files and PIP_* variables (the variables listed first, as pip ranks them)
+pip_setting = $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^[^.]*\.$(1)='\(.*\)'$$/\1/p")
+UV_SOURCES = $(foreach links,$(sort $(call pip_setting,find-links)),--find-links $(links)) \
+	$(foreach index,$(firstword $(call pip_setting,index-url)),--index-url $(index)) \
+	$(foreach index,$(sort $(call pip_setting,extra-index-url)),--extra-index-url $(index))
+UV := $(VENV)/bin/uv pip install -q --python $(PY) --index-strategy unsafe-best-match
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PIP) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) && $(PIP)) uv==$(UV_VERSION)
+	$(UV) $(UV_SOURCES) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@
 
