@@ -36,7 +36,8 @@ PIP := $(PY) -m pip install -q --no-compile
 # venv beside torch): it fetches and unpacks in parallel and links files from its cache, where
 # pip took over half a minute on one core. uv does not read pip's configuration, so it is given
 # the wheel sources pip is set up with (find-links, index URLs), and like pip it takes the best
-# match across all of them; torch stays pip's (TORCH_INDEX, a local CPU wheel).
+# match across all of them. Torch alone stays pip's (TORCH_INDEX, a local CPU wheel); uv installs
+# its dependencies at their pins.
 UV_VERSION ?= 0.13.9
 # pip's settings from its files and PIP_* variables (the variables listed first, as pip ranks them)
 pip_setting = $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^[^.]*\.$(1)='\(.*\)'$$/\1/p")
@@ -47,7 +48,7 @@ UV := $(VENV)/bin/uv pip install -q --python $(PY) --index-strategy unsafe-best-
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) && $(PIP)) uv==$(UV_VERSION)
+	$(PIP) --no-deps "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) && $(PIP)) uv==$(UV_VERSION)
 	$(UV) $(UV_SOURCES) $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@
