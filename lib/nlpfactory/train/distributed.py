@@ -131,11 +131,27 @@ def launch(function: Callable, args: tuple, kwargs: dict, nproc_per_node: int,
         env = {**os.environ}
         # Share the cores instead of each process taking them all.
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc_per_node)))
-        done = subprocess.run(command, env=env, timeout=timeout)
-        if done.returncode != 0 or not result.exists():
-            raise InputError(f"torchrun with {nproc_per_node} processes failed (exit {done.returncode})",
+        torchrun = subprocess.Popen(command, env=env)
+        try:
+            code = torchrun.wait(timeout=timeout)
+        except BaseException:  # the timeout, Ctrl-C, or an error here: the ranks must not outlive this call
+            _stop(torchrun)
+            raise
+        if code != 0 or not result.exists():
+            raise InputError(f"torchrun with {nproc_per_node} processes failed (exit {code})",
                              fix="see the log above; nproc_per_node=1 runs in one process")
         return pickle.loads(result.read_bytes())
+
+
+def _stop(torchrun: subprocess.Popen, grace: float = 30.0) -> None:
+    """SIGTERM, which torchrun passes on to its ranks before it exits; a SIGKILL (what
+    subprocess.run's timeout sent) ended torchrun alone and left the ranks training."""
+    torchrun.terminate()
+    try:
+        torchrun.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        torchrun.kill()
+        torchrun.wait()
 
 
 def _worker(call: str, result: str) -> None:
