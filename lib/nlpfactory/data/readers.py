@@ -98,7 +98,7 @@ def open_table(path: str | Path, *, encoding: str = "utf-8", schema: str = "") -
         raise InputError("the file is empty", file=str(path), fix="point at a file with data rows")
     if fmt == "parquet":
         return Table(path, fmt, _parquet_columns(path), _parquet_rows(path), "row", fields)
-    lines = _decoded_lines(path, _codec(encoding))
+    lines = decoded_lines(path, _codec(encoding))
     if fmt == "jsonl":
         rows = _jsonl_rows(path, lines)
     else:
@@ -137,7 +137,7 @@ def _codec(encoding: str) -> str:
     return name
 
 
-def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+def decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """(line number, text without its line end), decoded one line at a time."""
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 # The table reader's line decoding, so both shapes follow one set of rules (encodings, line ends).
-from nlpfactory.data.readers import _codec, _decoded_lines, open_table
+from nlpfactory.data.readers import _codec, decoded_lines, open_table
 from nlpfactory.errors import InputError
 from nlpfactory.ner.tags import TagError, convert, detect_scheme, to_spans
 
@@ -71,7 +71,7 @@ def read_tagged(path: str | Path, *, format: str = "", text_col: str = "text", t
 def read_conll_sentences(path: Path, encoding: str = "utf-8") -> list[tuple[str, list[str], list[int]]]:
     """(text, tags, the line of each character) per sentence; blank lines separate sentences."""
     sentences, chars, tags, lines = [], [], [], []
-    for number, raw in _decoded_lines(path, _codec(encoding)):
+    for number, raw in decoded_lines(path, _codec(encoding)):
         line = raw.strip()
         if not line:
             if chars:

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 from nlpfactory.data.dataset import has_split, load_split
+from nlpfactory.data.readers import decoded_lines
 from nlpfactory.errors import InputError
 
 SPLITS = ("train", "dev", "test")
@@ -29,11 +30,7 @@ def _read(source: str) -> list[str]:
     from nlpfactory.data import datahub
 
     path = Path(source).expanduser()
-    if path.is_file():
-        try:
-            return path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as e:
-            line = path.read_bytes()[:e.start].count(b"\n") + 1
-            raise InputError("not UTF-8 text", file=str(path), line=line, fix="save the file as UTF-8") from None
+    if path.is_file():  # a bad byte is an error naming its line and the encoding the file looks like
+        return [line for _, line in decoded_lines(path, "utf-8")]
     frame = datahub.load(datahub.get(source).name)[0]  # an unknown name: get says what there is
     return frame.loc[frame["split"] == "train", "text"].tolist() if "split" in frame else frame["text"].tolist()

@@ -70,9 +70,9 @@ def test_a_student_distills_on_transfer_sentences_and_says_how_many(teacher, tmp
 
 def test_transfer_sentences_refuse_what_they_cannot_use(teacher, tmp_path):
     (tmp_path / "latin1.txt").write_bytes("第一句\n".encode() + "caf\u00e9".encode("latin-1"))
-    with pytest.raises(ValueError, match="line 2.*UTF-8") as bad:
+    with pytest.raises(ValueError, match="line 2.*not valid utf-8") as bad:
         transfer_sentences(str(tmp_path / "latin1.txt"), teacher / "ds")
-    assert "save the file as UTF-8" in bad.value.fix
+    assert "re-save it as UTF-8" in bad.value.fix
     with pytest.raises(ValueError, match="neither a file nor a named corpus"):
         transfer_sentences(str(tmp_path / "missing.txt"), teacher / "ds")
     with pytest.raises(ValueError, match="method metakd"):
