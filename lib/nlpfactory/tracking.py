@@ -128,6 +128,8 @@ class StageRun:
         self.run_id = None
 
     def log_params(self, params: dict[str, Any]) -> None:
+        if not self.active:  # mlflow takes seconds to import: not for a run that is not tracked
+            return
         from mlflow.entities import Param
 
         flat = [Param(k, str(v)[:6000]) for k, v in _flatten(params).items()]

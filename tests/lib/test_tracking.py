@@ -39,7 +39,18 @@ def test_a_plain_call_tracks_nothing_and_writes_no_store(tmp_path, monkeypatch):
         run.log_text("report", "report.md")
     assert not run.active and run.pipeline_run_id == ""
     assert list(tmp_path.iterdir()) == []
-    assert "mlflow" not in sys.modules or True  # the no-op path never needs it (checked in test_stage_contract)
+
+
+def test_an_untracked_run_never_imports_mlflow():
+    """Importing mlflow takes seconds: every torchrun rank and plain Python call would pay it."""
+    code = ("import sys\n"
+            "from nlpfactory.tracking import NO_TRACKING\n"
+            "with NO_TRACKING.stage_run('finetune', {'epochs': 1}) as run:\n"
+            "    run.log_params({'learning_rate_used': 1e-4}); run.log_metrics({'loss': 1.0}, step=1)\n"
+            "    run.log_text('report', 'report.md'); run.set_tags({'a': 'b'})\n"
+            "print('mlflow' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_tasks_of_one_pipeline_run_share_a_parent_that_shows_the_worst_child():
