@@ -17,6 +17,7 @@ from __future__ import annotations
 from kfp import kubernetes
 from kfp.dsl import pipeline_context
 
+from nlpfactory.pipelines import kfp_setters  # noqa: F401 - every pipeline's setters cheap (see there)
 from nlpfactory.tracking import ENV_PIPELINE, ENV_PIPELINE_RUN_ID
 
 RUN_ID_FIELD = "metadata.labels['pipeline/runid']"
