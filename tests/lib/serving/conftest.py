@@ -12,6 +12,7 @@ def write_tiny_classifier(path, kind="classifier", text_columns=("text",)):
     import torch
 
     from nlpfactory.models.card import write_card
+    from nlpfactory.models.labels import name_labels
     from nlpfactory.models.load import load_model, save_model
 
     frame = sentiment_frame(80)
@@ -26,6 +27,7 @@ def write_tiny_classifier(path, kind="classifier", text_columns=("text",)):
         optimizer.step()
         optimizer.zero_grad()
     model.eval()
+    name_labels(model, LABELS)  # as every stage that trains a classifier does
     save_model(model, tokenizer, path)
     write_card(path, {"task": "classification", "kind": kind, "labels": LABELS, "max_length": 64,
                       "text_columns": list(text_columns), "preset": "tiny"})
