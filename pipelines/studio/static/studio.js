@@ -35,6 +35,7 @@ let selected = null;
 let currentRun = null;
 let pollTimer = null;
 let validateTimer = null;
+let checks = 0;                 // graph checks asked for: an answer to an older one is not shown
 
 const editor = new Drawflow($("#canvas"));
 editor.reroute = false;
@@ -353,13 +354,18 @@ function typeWords(p) {
 
 // ---------- validation shown on the nodes ----------
 function scheduleValidate() {
+  checks++;  // the graph changed: a check already on its way describes the graph before
   clearTimeout(validateTimer);
   validateTimer = setTimeout(validateNow, 250);
 }
 
 async function validateNow() {
+  const check = ++checks;
   let problems;
   try { problems = await api("POST", "/api/validate", graph()); } catch (err) { say(err.message, true); return null; }
+  // A late answer for an earlier graph (say, before a template was opened) would mark the new
+  // drawing's nodes that share an id with the old one's problems.
+  if (check !== checks) return problems;
   for (const [dfId, info] of Object.entries(nodes)) {
     const box = document.getElementById(`node-${dfId}`);
     if (!box) continue;
