@@ -30,6 +30,7 @@ from nlpfactory.errors import InputError
 TAGGING = "sequence_labeling"  # NER corpora split as prepare splits them, not by label
 
 NAME = "zh-pretrain"
+SHINGLE = 13  # characters: a text sharing a run this long with a held-out text is a near-duplicate of it
 CORPUS_FILE, INFO_FILE = "corpus.parquet", "corpus.json"
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -97,7 +98,7 @@ class CorpusConfig:
     pack_chars: int = option(120, "Consecutive texts of one source are joined into sequences of at most this many characters.", least=1)
     max_chars: int = option(250, "Longer texts are cut at sentence ends into pieces of at most this many characters.", least=1)
     min_chinese: int = option(4, "Texts with fewer Chinese characters than this are dropped.")
-    shingle: int = option(13, "A text sharing a run of this many characters with a benchmark dev/test text is dropped.", least=1)
+    shingle: int = option(SHINGLE, "A text sharing a run of this many characters with a benchmark dev/test text is dropped.", least=1)
     dev_ratio: float = option(0.1, "Share of each labeled corpus held out as dev (as prepare splits it by default).")
     test_ratio: float = option(0.1, "Share of each labeled corpus held out as test (as prepare splits it by default).")
     seed: int = option(42, "Seed of the benchmark split whose dev/test texts are held out (prepare's default).")

@@ -1,5 +1,6 @@
 """The distill stage: a small student learns from a frozen teacher (vanilla KD or MetaKD),
-optionally on one domain's rows, and is written as a plain classifier Model folder.
+optionally on one domain's rows and (vanilla KD) on transfer texts without labels, and is
+written as a plain classifier Model folder.
 
 The saved student loads with AutoModelForSequenceClassification and the teacher's
 tokenizer; training-only parts (projections, the student's domain branch) are not saved.
@@ -23,14 +24,16 @@ from nlpfactory.distill.meta_teacher import load_meta_teacher, lookup_prototype_
 from nlpfactory.distill.metakd import meta_distill
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, stored_logits
 from nlpfactory.distill.student import build_student, started_from
-from nlpfactory.distill.vanilla import VanillaStudent, vanilla_loss
+from nlpfactory.distill.transfer import transfer_key, transfer_sentences
+from nlpfactory.distill.vanilla import UNLABELLED, VanillaStudent, vanilla_loss
 from nlpfactory.errors import ConfigError
-from nlpfactory.finetune import dev_scorer, labelled_rows
+from nlpfactory.finetune import dev_scorer, labelled_rows, predict_rows
 from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
 from nlpfactory.models.labels import check_labels_match
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.models.presets import is_preset
 from nlpfactory.tracking import NO_TRACKING, Tracker
+from nlpfactory.train.batching import encode
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
 from nlpfactory.train.rates import rates_used, with_auto_rates
@@ -82,16 +85,19 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         from nlpfactory.ner.kd import distill_tagger
 
         return distill_tagger(cfg, dataset_dir, teacher_dir, output_dir, tracker=tracker)
-    if cfg.transfer_source:
-        raise ConfigError(f"transfer_source is set, but {dataset_dir} is a {info.task} Dataset",
-                          option="transfer_source", fix="leave it empty: transfer sentences are for sequence labeling "
-                                                        "(for sentences, the landing recipe's augmentation adds text)")
+    if cfg.transfer_source and info.is_pair:
+        raise ConfigError(f"transfer_source is set, but {dataset_dir} is a sentence-pair Dataset, and transfer texts "
+                          "are single sentences", option="transfer_source",
+                          fix="leave transfer_source empty (the landing recipe's augmentation adds sentence pairs)")
     where = str(Path(dataset_dir) / "train.parquet")
     train, dev = train_and_dev(dataset_dir)
     train = domain_rows(train, cfg.domain, dataset_dir, "train")
     dev = domain_rows(dev, cfg.domain, dataset_dir, "dev") if dev is not None else None
+    transfer_texts = transfer_sentences(cfg.transfer_source, dataset_dir, cfg.transfer_rows, cfg.seed, cfg.domain) \
+        if cfg.transfer_source else []
     task = f"distill {cfg.domain}".strip()
-    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir)}, task=task) as run:
+    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir), "transfer_texts": len(transfer_texts)},
+                           task=task) as run:
         teacher, tokenizer, teacher_card = load_teacher(teacher_dir, cfg.method, info, lambda: train["text"].tolist())
         freeze(teacher).to(device_for())
         classifier = teacher.classifier if cfg.method == "metakd" else teacher
@@ -101,9 +107,11 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
+        transfer = attach(encode(tokenizer, transfer_texts, None, cfg.max_length), "labels", [UNLABELLED] * len(transfer_texts))
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
                             pad_id) if dev is not None and len(dev) else None
-        checkpoints = [checkpoint_dir_for(f"distill-{cfg.method}-{part}", to_dict(cfg), dataset_dir, teacher_dir)
+        checkpoints = [checkpoint_dir_for(f"distill-{cfg.method}-{part}", to_dict(cfg) | {"transfer": transfer_key(transfer_texts)},
+                                          dataset_dir, teacher_dir)
                        for part in ("stage1", "stage2")]
         started = time.time()
         if cfg.method == "metakd":
@@ -112,7 +120,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
             training = meta_distill(cfg, teacher, student, rows, checkpoint_dirs=checkpoints, evaluate=scorer,
                                     on_metrics=run.log_metrics, pad_id=pad_id)
         else:
-            training = {"vanilla": _vanilla(cfg, teacher, student, rows, train, info, where, scorer,
+            training = {"vanilla": _vanilla(cfg, teacher, student, rows, transfer, train, info, where, scorer,
                                             checkpoints[0], run.log_metrics, pad_id)}
         dev_metrics = scorer(student) if scorer else {}
         result = DistillResult(Path(output_dir), dev_metrics, count_parameters(student),
@@ -120,7 +128,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         with atomic_dir(output_dir) as tmp:
             save_model(student.cpu(), tokenizer, tmp)
             card = _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run,
-                         round(time.time() - started, 1))
+                         round(time.time() - started, 1), len(transfer))
             if attention:
                 card["distillation"]["attention"] = attention
             if cfg.student_init == "random":  # say which backbone (or preset) "auto" became
@@ -142,10 +150,12 @@ def _attention_note(student, teacher) -> str:
     return note
 
 
-def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint_dir, on_metrics, pad_id):
+def _vanilla(cfg, teacher, student, rows, transfer, train, info, where, scorer, checkpoint_dir, on_metrics, pad_id):
     logits = stored_logits(train, len(info.labels), where) if cfg.use_stored_logits else None
-    if logits is not None:
+    if logits is not None:  # a batch carries the teacher's logits for every row or for none
         attach(rows, "teacher_logits", logits)
+        attach(transfer, "teacher_logits", predict_rows(teacher, transfer, pad_id=pad_id).tolist() if transfer else [])
+    rows = rows + transfer
     pairs, projection = None, None
     if cfg.intermediate:
         pairs = layer_map(cfg.layer_map, student.config.num_hidden_layers, teacher.config.num_hidden_layers)
@@ -157,7 +167,7 @@ def _vanilla(cfg, teacher, student, rows, train, info, where, scorer, checkpoint
                on_metrics=on_metrics, pad_id=pad_id, desc="vanilla kd")
 
 
-def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, seconds) -> dict:
+def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, seconds, transfer_texts) -> dict:
     return {
         "task": info.task, "kind": "classifier", "labels": info.labels,
         "domains": [cfg.domain] if cfg.domain else info.domains,
@@ -166,6 +176,7 @@ def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, second
         "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
                            teacher_base_model=teacher_card.get("base_model")),
         "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature, **rates_used(cfg),
+                         "transfer_texts": transfer_texts,
                          "teacher_parameters": result.teacher_parameters,
                          "stages": {name: {"best_epoch": f.best_epoch, "steps": f.steps} for name, f in result.training.items()},
                          "seconds": seconds},

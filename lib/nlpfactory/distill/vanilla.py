@@ -5,6 +5,10 @@
 The teacher's logits come from a stored `logits` column when the rows carry them (augmented
 data labelled once), else from the frozen teacher on the fly. With `intermediate`, each
 student layer also matches its mapped teacher layer (TinyBERT style).
+
+Rows without a label (transfer texts, label UNLABELLED) get the soft (and layer) losses only;
+the CE term is averaged over the labelled rows of the batch, so with no transfer texts the
+loss is the formula above averaged over the batch.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from torch import nn
 
 from nlpfactory.distill.features import encoder_inputs, intermediate_loss, run_with_internals
 from nlpfactory.distill.losses import LOSSES, hard_cross_entropy
+
+UNLABELLED = -1  # the label of a transfer text: the student learns the teacher's soft labels alone
 
 
 class VanillaStudent(nn.Module):
@@ -38,9 +44,11 @@ def vanilla_loss(model: VanillaStudent, teacher, batch: dict, temperature: float
         logits = student_inside.logits
     else:
         logits = model.student(**encoder_inputs(batch)).logits
-    per_sample = alpha * LOSSES[soft_loss](logits, teacher_logits, temperature, reduction="none") + \
-        (1 - alpha) * hard_cross_entropy(logits, batch["labels"], reduction="none")
+    per_sample = alpha * LOSSES[soft_loss](logits, teacher_logits, temperature, reduction="none")
     if layer_pairs is not None:
         per_sample = per_sample + intermediate_loss(model.student, student_inside, teacher, teacher_inside,
                                                     layer_pairs, model.projection)
-    return per_sample.mean()
+    labelled = batch["labels"] != UNLABELLED
+    gold = hard_cross_entropy(logits[labelled], batch["labels"][labelled], reduction="none")
+    # the gold loss is averaged over the labelled rows only (none in a batch of transfer texts)
+    return per_sample.mean() + (1 - alpha) * gold.sum() / labelled.sum().clamp(min=1)

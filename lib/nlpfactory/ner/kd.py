@@ -14,7 +14,6 @@ student tied the student alone (bench/ner.py); text the teacher alone can tag is
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from nlpfactory.data.dataset import read_info, train_and_dev
 from nlpfactory.distill.losses import kl_divergence
 from nlpfactory.distill.rows import domain_rows
 from nlpfactory.distill.student import build_student, started_from
+from nlpfactory.distill.transfer import transfer_key, transfer_sentences
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, read_card
 from nlpfactory.models.load import load_model
@@ -41,7 +41,6 @@ from nlpfactory.ner.train import (
     tag_rows,
     write_tagger,
 )
-from nlpfactory.ner.transfer import transfer_sentences
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import device_for, fit
@@ -93,10 +92,8 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
         raise InputError(f"the teacher is a {teacher_card.get('kind')} over {teacher_card.get('labels')}, the "
                          f"Dataset has the tags {tag_names}", file=str(teacher_dir),
                          fix="use a teacher fine-tuned on this Dataset (finetune with its sequence-labeling Dataset)")
-    transfer_texts = transfer_sentences(cfg.transfer_source, dataset_dir, cfg.transfer_rows, cfg.seed) \
+    transfer_texts = transfer_sentences(cfg.transfer_source, dataset_dir, cfg.transfer_rows, cfg.seed, cfg.domain) \
         if cfg.transfer_source else []
-    # A resumed run must see the same transfer sentences (a text file may have changed).
-    transfer_key = hashlib.sha256("\n".join(transfer_texts).encode()).hexdigest()[:16] if transfer_texts else ""
     with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir),
                                                       "transfer_sentences": len(transfer_texts)}, task="distill") as run:
         teacher, tokenizer, _ = load_model(str(teacher_dir), "token_classification")
@@ -118,7 +115,7 @@ def distill_tagger(cfg, dataset_dir: str | Path, teacher_dir: str, output_dir: s
 
         started = time.time()
         training = fit(student, rows, loss, cfg, evaluate=scorer, on_metrics=run.log_metrics,
-                       checkpoint_dir=checkpoint_dir_for("distill-tagger", to_dict(cfg) | {"transfer": transfer_key},
+                       checkpoint_dir=checkpoint_dir_for("distill-tagger", to_dict(cfg) | {"transfer": transfer_key(transfer_texts)},
                                                          dataset_dir, teacher_dir),
                        pad_id=tokenizer.pad_token_id or 0, desc="token kd")
         dev_metrics = scorer(student) if scorer else {}

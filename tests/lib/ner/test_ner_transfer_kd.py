@@ -8,12 +8,12 @@ from helpers import NER_FRAMES, NER_PEOPLE, NER_PLACES, ner_conll
 from nlpfactory.data.prepare import PrepareConfig, prepare_dataset
 from nlpfactory.distill.config import DistillConfig
 from nlpfactory.distill.run import distill
+from nlpfactory.distill.transfer import transfer_sentences
 from nlpfactory.finetune import FinetuneConfig, finetune
 from nlpfactory.models.card import read_card
 from nlpfactory.ner.align import IGNORE
 from nlpfactory.ner.kd import UNTAGGED, token_kd_loss, untagged_rows
 from nlpfactory.ner.train import tag_rows
-from nlpfactory.ner.transfer import transfer_sentences
 
 
 def _soft(student, teacher, where, t=2.0):
@@ -78,8 +78,3 @@ def test_transfer_sentences_refuse_what_they_cannot_use(teacher, tmp_path):
     with pytest.raises(ValueError, match="method metakd"):
         DistillConfig(method="metakd", transfer_source="msra-ner")
 
-
-def test_sentence_classification_refuses_transfer_sentences(tiny_dataset, tmp_path):
-    with pytest.raises(ValueError, match="transfer_source is set, but .* classification Dataset"):
-        distill(DistillConfig(transfer_source="msra-ner"), tiny_dataset, "no-teacher", tmp_path / "student")
-    assert not (tmp_path / "student").exists()
