@@ -96,7 +96,7 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
     transfer_texts = transfer_sentences(cfg.transfer_source, dataset_dir, cfg.transfer_rows, cfg.seed, cfg.domain) \
         if cfg.transfer_source else []
     task = f"distill {cfg.domain}".strip()
-    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir), "transfer_texts": len(transfer_texts)},
+    with tracker.stage_run("distill", to_dict(cfg) | {"teacher": str(teacher_dir), "transfer_sentences": len(transfer_texts)},
                            task=task) as run:
         teacher, tokenizer, teacher_card = load_teacher(teacher_dir, cfg.method, info, lambda: train["text"].tolist())
         freeze(teacher).to(device_for())
@@ -167,7 +167,7 @@ def _vanilla(cfg, teacher, student, rows, transfer, train, info, where, scorer, 
                on_metrics=on_metrics, pad_id=pad_id, desc="vanilla kd")
 
 
-def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, seconds, transfer_texts) -> dict:
+def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, seconds, transfer_count) -> dict:
     return {
         "task": info.task, "kind": "classifier", "labels": info.labels,
         "domains": [cfg.domain] if cfg.domain else info.domains,
@@ -176,7 +176,7 @@ def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, second
         "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
                            teacher_base_model=teacher_card.get("base_model")),
         "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature, **rates_used(cfg),
-                         "transfer_texts": transfer_texts,
+                         "transfer_sentences": transfer_count,
                          "teacher_parameters": result.teacher_parameters,
                          "stages": {name: {"best_epoch": f.best_epoch, "steps": f.steps} for name, f in result.training.items()},
                          "seconds": seconds},

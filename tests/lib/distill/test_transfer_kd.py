@@ -125,5 +125,5 @@ def test_a_student_distills_on_a_text_file_and_its_folder_predicts(reviews, teac
     (tmp_path / "transfer.txt").write_text("\n".join(known + new + ["", new[0]]), encoding="utf-8")
     cfg = DistillConfig(student="tiny", learning_rate=1e-3, transfer_source=str(tmp_path / "transfer.txt"), **QUICK)
     distill(cfg, data, str(teacher), tmp_path / "student")
-    assert read_card(tmp_path / "student")["distillation"]["transfer_texts"] == len(new)
+    assert read_card(tmp_path / "student")["distillation"]["transfer_sentences"] == len(new)
     assert set(load_predictor(tmp_path / "student").predict(["房间干净，服务热情"])) <= {"neg", "pos"}

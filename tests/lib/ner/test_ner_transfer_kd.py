@@ -58,7 +58,7 @@ def test_a_student_distills_on_transfer_sentences_and_says_how_many(teacher, tmp
     from nlpfactory.data.dataset import load_split
 
     known = load_split(teacher / "ds", "train")["text"].tolist()[:5]  # sentences the Dataset holds
-    new = [f.format(p=p, l=place) + "！" for f in NER_FRAMES for p in NER_PEOPLE[:3] for place in NER_PLACES[:3]]
+    new = ["听说" + f.format(p=p, l=place) for f in NER_FRAMES for p in NER_PEOPLE[:3] for place in NER_PLACES[:3]]
     (tmp_path / "transfer.txt").write_text("\n".join(known + new + ["", new[0]]), encoding="utf-8")
     cfg = DistillConfig(student="tiny", epochs=1, batch_size=16, max_length=16, checkpoint_every_steps=0,
                         transfer_source=str(tmp_path / "transfer.txt"))
