@@ -107,7 +107,8 @@ def distill(cfg: DistillConfig, dataset_dir: str | Path, teacher_dir: str, outpu
         attention = _attention_note(student, classifier) if cfg.method == "metakd" or cfg.intermediate else None
         pad_id = tokenizer.pad_token_id or 0
         rows = labelled_rows(tokenizer, train, info, cfg.max_length)
-        transfer = attach(encode(tokenizer, transfer_texts, None, cfg.max_length), "labels", [UNLABELLED] * len(transfer_texts))
+        transfer = attach(encode(tokenizer, transfer_texts, None, cfg.max_length), "labels",
+                          [UNLABELLED] * len(transfer_texts)) if transfer_texts else []
         scorer = dev_scorer(labelled_rows(tokenizer, dev, info, cfg.max_length), info.labels, cfg.metric,
                             pad_id) if dev is not None and len(dev) else None
         checkpoints = [checkpoint_dir_for(f"distill-{cfg.method}-{part}", to_dict(cfg) | {"transfer": transfer_key(transfer_texts)},
@@ -154,7 +155,8 @@ def _vanilla(cfg, teacher, student, rows, transfer, train, info, where, scorer, 
     logits = stored_logits(train, len(info.labels), where) if cfg.use_stored_logits else None
     if logits is not None:  # a batch carries the teacher's logits for every row or for none
         attach(rows, "teacher_logits", logits)
-        attach(transfer, "teacher_logits", predict_rows(teacher, transfer, pad_id=pad_id).tolist() if transfer else [])
+        if transfer:
+            attach(transfer, "teacher_logits", predict_rows(teacher, transfer, pad_id=pad_id).tolist())
     rows = rows + transfer
     pairs, projection = None, None
     if cfg.intermediate:
