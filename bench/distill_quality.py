@@ -30,7 +30,7 @@ on average and on the smallest domain; best student >= 97% of the teacher.
 
     python bench/distill_quality.py                  # the full run (slow on 2 cores)
     python bench/distill_quality.py --quick          # fewer rows, shorter texts, fewer passes
-    python bench/distill_quality.py --quick --transfer-rows 8000   # more transfer texts per domain
+    python bench/distill_quality.py --quick --transfer-rows 2000   # fewer transfer texts per domain
     python bench/distill_quality.py --quick --teachers-only   # the teacher and the baselines only
     python bench/distill_quality.py --quick --set stage1_epochs=0 --set stage2_epochs=4   # an ablation
 """
