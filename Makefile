@@ -70,12 +70,8 @@ test: setup
 test-fast: setup
 	$(PYTEST) -n $(TEST_WORKERS) -m "not slow and not datahub and not docker"
 
-# The slow tests mostly wait on subprocesses, servers and containers: one worker more than
-# there are cores fills those waits (2 cores: 162 s with 2 workers, 150 s with 3).
-SLOW_TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-
 test-slow: setup
-	$(PYTEST) -n $(SLOW_TEST_WORKERS) -m "slow or datahub"
+	$(PYTEST) -n $(TEST_WORKERS) -m "slow or datahub"
 
 demo: setup
 	$(VENV)/bin/nlpfactory run finetune \
