@@ -13,12 +13,10 @@ import hashlib
 import random
 from pathlib import Path
 
-from nlpfactory.data.dataset import has_split, load_split
+from nlpfactory.data.dataset import SPLITS, has_split, load_split
 from nlpfactory.data.pretrain_corpus import SHINGLE, LeakFilter
 from nlpfactory.data.readers import decoded_lines
 from nlpfactory.errors import InputError
-
-SPLITS = ("train", "dev", "test")
 
 
 def transfer_sentences(source: str, dataset_dir: str | Path, rows: int = 0, seed: int = 42,

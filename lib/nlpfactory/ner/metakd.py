@@ -29,6 +29,7 @@ from nlpfactory.distill.prototypes import prototype_scores
 from nlpfactory.distill.rows import attach, domain_ids, domain_rows, training_domains
 from nlpfactory.errors import InputError
 from nlpfactory.models.card import count_parameters, lineage
+from nlpfactory.models.labels import name_labels
 from nlpfactory.ner import align
 from nlpfactory.ner.inference import WINDOW_STRIDE
 from nlpfactory.ner.train import dev_scorer, is_tagger, start_from_tag_prior
@@ -139,8 +140,7 @@ def train_tagger_meta_teacher(cfg, dataset_dir: str | Path, output_dir: str | Pa
         tagger, tokenizer, origin = load_model(model_name, "token_classification", num_labels=len(tag_names),
                                                seed=cfg.seed, vocab_size=cfg.vocab_size,
                                                texts=lambda: train["text"].tolist())
-        tagger.config.id2label = dict(enumerate(tag_names))
-        tagger.config.label2id = {name: i for i, name in enumerate(tag_names)}
+        name_labels(tagger, tag_names)
         pad_id = tokenizer.pad_token_id or 0
         rows, windows = windowed_rows(tokenizer, train, tag_names, cfg.max_length)
         texts = train["text"].tolist()

@@ -19,6 +19,7 @@ from nlpfactory.backbones import resolve
 from nlpfactory.config import to_dict
 from nlpfactory.data.dataset import has_split, load_split, read_info
 from nlpfactory.models.card import CARD_FILE, count_parameters, write_card
+from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.ner import align
 from nlpfactory.ner.inference import WINDOW_STRIDE, char_scores, decode
@@ -115,8 +116,7 @@ def finetune_tagger(cfg, dataset_dir: str | Path, output_dir: str | Path, *, tra
         model, tokenizer, origin = load_model(
             model_name, "token_classification", num_labels=len(tag_names), seed=cfg.seed,
             texts=lambda: train["text"].tolist(), vocab_size=cfg.vocab_size)
-        model.config.id2label = dict(enumerate(tag_names))
-        model.config.label2id = {name: i for i, name in enumerate(tag_names)}
+        name_labels(model, tag_names)
         rows = tag_rows(tokenizer, train["text"].tolist(), train["tags"], tag_names, cfg.max_length)
         if not is_tagger(cfg.model):
             start_from_tag_prior(model, rows, len(tag_names))

@@ -22,6 +22,7 @@ from nlpfactory.atomic import atomic_dir
 from nlpfactory.config import check_options, option, to_dict
 from nlpfactory.errors import InputError, NlpFactoryError
 from nlpfactory.models.card import read_card, write_card
+from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import with_model_max_length
 from nlpfactory.serving.kserve import (
     HF_SUBFOLDER,
@@ -289,9 +290,7 @@ def check_int8_keeps(score_name: str, score: Callable, dataset_dir, max_drop: fl
 
 def _write_huggingface(model, tokenizer, card: dict, folder: Path) -> None:
     """The PyTorch weights for KServe's Hugging Face runtime, with label names in the config."""
-    labels = list(card["labels"])
-    model.config.id2label = dict(enumerate(labels))
-    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    name_labels(model, list(card["labels"]))
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
 
