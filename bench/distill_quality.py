@@ -197,10 +197,19 @@ def verdict(result: dict) -> dict:
             c["met"] = value <= c["target"]
         else:  # issue 10 asks MetaKD >= vanilla KD, on average and on the smallest domain
             c["met"] = value >= c["target"]
-    out = {"average": avg, "checks": checks}
+    out = {"average": avg, "checks": checks, "standard_error_points": standard_error_points(result)}
     if "latency_ms" in result:
         out["latency_ratio"] = result["latency_ms"]["teacher"] / result["latency_ms"]["student"]
     return out
+
+
+def standard_error_points(result: dict) -> float:
+    """One binomial standard error of the teacher's domain-averaged accuracy, in points: how far
+    one run on these test rows may read from the model's true accuracy (a few hundred rows a
+    domain make it about 1.5 points, so single-run differences under ~3 points are noise)."""
+    rows, teacher = result["test_rows"], result["scores"]["teacher"]
+    variance = sum(teacher[d] * (1 - teacher[d]) / rows[d] for d in DOMAINS) / len(DOMAINS) ** 2
+    return 100 * variance ** 0.5
 
 
 def setting_changes(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
@@ -239,7 +248,8 @@ def main() -> None:
     table = [{"model": name, **{d: f"{result['scores'][name][d]:.4f}" for d in DOMAINS}, "average": f"{v['average'][name]:.4f}"}
              for name in result["scores"]]
     print_table(table, ["model", *DOMAINS, "average"])
-    print(f"\nteacher backbone: {result['teacher_backbone']}; test rows per domain {result['test_rows']}")
+    print(f"\nteacher backbone: {result['teacher_backbone']}; test rows per domain {result['test_rows']}; "
+          f"one standard error of an average here: {v['standard_error_points']:.1f} points")
     if "student_parameters" in result:
         print(f"student backbone: {result['student_backbone']}; MetaKD attention: {result['attention']}")
         print(f"parameters: teacher {result['teacher_parameters']:,}, student {result['student_parameters']:,} "
