@@ -23,7 +23,6 @@ from nlpfactory.metrics import classification_metrics
 from nlpfactory.models.card import count_parameters, lineage, write_card
 from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.models.truncation import HEAD_TAIL
 from nlpfactory.stages.finetune import FinetuneConfig
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train import distributed
@@ -112,7 +111,7 @@ def finetune(cfg: FinetuneConfig, dataset_dir: str | Path, output_dir: str | Pat
             write_card(tmp, {
                 "task": info.task, "kind": "classifier", "labels": info.labels, "domains": info.domains,
                 "base_model": model_name, "origin": origin, "parameters": parameters,
-                "max_length": cfg.max_length, "truncation": HEAD_TAIL, "text_columns": info.text_columns,
+                "max_length": cfg.max_length, "text_columns": info.text_columns,
                 "lineage": lineage("finetune", run, dataset_dir, info),
                 "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),
                              "seconds": round(time.time() - started, 1),

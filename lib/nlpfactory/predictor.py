@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from nlpfactory.models.card import read_card
-from nlpfactory.models.truncation import rule_of
 
 # kind -> "module:Class"; imported on demand so a kind's heavy dependencies load only when used.
 PREDICTORS: dict[str, str] = {
@@ -59,7 +58,6 @@ class ClassifierPredictor(Predictor):
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(self.device).eval()
         self.max_length = int(card.get("max_length", 128))
-        self.truncation = rule_of(card)
         self.batch_size = batch_size
         self._torch = torch
 
@@ -67,13 +65,11 @@ class ClassifierPredictor(Predictor):
         return batched_logits(self._batch_logits, texts, texts_b, self.batch_size, len(self.labels))
 
     def _batch_logits(self, texts: list[str], texts_b: list[str] | None) -> np.ndarray:
-        from nlpfactory.train.batching import collate, encode  # torch: not for the ONNX-only predictors
-
-        batch = collate(encode(self.tokenizer, texts, texts_b, self.max_length, self.truncation),
-                        self.tokenizer.pad_token_id or 0)
-        inputs = {k: v.to(self.device) for k, v in batch.items() if k in self.tokenizer.model_input_names}
+        enc = self.tokenizer(
+            texts, texts_b, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+        ).to(self.device)
         with self._torch.inference_mode():
-            return self.model(**inputs).logits.float().cpu().numpy()
+            return self.model(**enc).logits.float().cpu().numpy()
 
     def predict_proba(self, texts, texts_b=None) -> np.ndarray:
         return softmax(self.logits(texts, texts_b))

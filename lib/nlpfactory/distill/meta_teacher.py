@@ -31,7 +31,6 @@ from nlpfactory.finetune import dev_scorer, labelled_rows
 from nlpfactory.models.card import count_parameters, lineage, read_card, write_card
 from nlpfactory.models.labels import name_labels
 from nlpfactory.models.load import load_model, save_model
-from nlpfactory.models.truncation import HEAD_TAIL
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.checkpoint import checkpoint_dir_for
 from nlpfactory.train.loop import FitResult, device_for, fit
@@ -104,7 +103,7 @@ def train_meta_teacher(cfg: MetaTeacherConfig, dataset_dir: str | Path, output_d
         card = {
             "task": info.task, "kind": "metakd_teacher", "labels": info.labels, "domains": domains,
             "base_model": model_name, "origin": origin, "parameters": parameters,
-            "max_length": cfg.max_length, "truncation": HEAD_TAIL, "text_columns": info.text_columns,
+            "max_length": cfg.max_length, "text_columns": info.text_columns,
             "lineage": lineage("meta_teacher", run, dataset_dir, info),
             "prototype": {"variant": cfg.prototype, "file": SCORES_FILE, "mean_score": per_domain_score},
             "training": {"best_epoch": result.best_epoch, "steps": result.steps, **rates_used(cfg),

@@ -32,7 +32,6 @@ from nlpfactory.models.card import count_parameters, lineage, read_card, write_c
 from nlpfactory.models.labels import check_labels_match
 from nlpfactory.models.load import load_model, save_model
 from nlpfactory.models.presets import is_preset
-from nlpfactory.models.truncation import HEAD_TAIL
 from nlpfactory.tracking import NO_TRACKING, Tracker
 from nlpfactory.train.batching import encode
 from nlpfactory.train.checkpoint import checkpoint_dir_for
@@ -175,7 +174,7 @@ def _card(cfg, info, dataset_dir, teacher_dir, teacher_card, result, run, second
         "task": info.task, "kind": "classifier", "labels": info.labels,
         "domains": [cfg.domain] if cfg.domain else info.domains,
         "base_model": cfg.student_init if cfg.student_init != "random" else cfg.student,
-        "parameters": result.parameters, "max_length": cfg.max_length, "truncation": HEAD_TAIL, "text_columns": info.text_columns,
+        "parameters": result.parameters, "max_length": cfg.max_length, "text_columns": info.text_columns,
         "lineage": lineage("distill", run, dataset_dir, info, teacher=str(teacher_dir),
                            teacher_base_model=teacher_card.get("base_model")),
         "distillation": {"method": cfg.method, "domain": cfg.domain, "temperature": cfg.temperature, **rates_used(cfg),

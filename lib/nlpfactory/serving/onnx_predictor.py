@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from nlpfactory.errors import InputError
-from nlpfactory.models.truncation import HEAD_TAIL, keep_head_and_tail, rule_of
 from nlpfactory.predictor import Predictor, batched_logits, softmax
 
 FP32_FILE = "model.onnx"
@@ -77,11 +76,6 @@ class OnnxPredictor(Predictor):
         self.batch_size = batch_size
         self.path = onnx_file(model_dir, precision)
         self.tokenizer = load_tokenizer(model_dir, self.max_length)
-        self.truncation = rule_of(card)
-        if self.truncation == HEAD_TAIL:  # single texts are read whole, then cut as in training
-            self.whole_texts = load_tokenizer(model_dir, self.max_length)
-            self.whole_texts.no_truncation()
-            self.whole_texts.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = _default_threads() if threads is None else threads
         options.inter_op_num_threads = 1
@@ -93,18 +87,11 @@ class OnnxPredictor(Predictor):
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def encode(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        if texts_b is None and self.truncation == HEAD_TAIL:
-            ids = [keep_head_and_tail(e.ids, self.max_length) for e in self.whole_texts.encode_batch(list(texts))]
-            width, pad_id = max(map(len, ids), default=0), self.tokenizer.padding["pad_id"]
-            fields = {"input_ids": [r + [pad_id] * (width - len(r)) for r in ids],
-                      "attention_mask": [[1] * len(r) + [0] * (width - len(r)) for r in ids],
-                      "token_type_ids": [[0] * width for _ in ids]}
-        else:
-            pairs = list(zip(texts, texts_b, strict=True)) if texts_b is not None else list(texts)
-            encodings = self.tokenizer.encode_batch(pairs)
-            fields = {"input_ids": [e.ids for e in encodings],
-                      "attention_mask": [e.attention_mask for e in encodings],
-                      "token_type_ids": [e.type_ids for e in encodings]}
+        pairs = list(zip(texts, texts_b, strict=True)) if texts_b is not None else list(texts)
+        encodings = self.tokenizer.encode_batch(pairs)
+        fields = {"input_ids": [e.ids for e in encodings],
+                  "attention_mask": [e.attention_mask for e in encodings],
+                  "token_type_ids": [e.type_ids for e in encodings]}
         return {name: np.asarray(fields[name], dtype=np.int64) for name in self.input_names}
 
     def logits(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> np.ndarray:

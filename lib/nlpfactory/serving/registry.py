@@ -26,7 +26,7 @@ ARTIFACT_FILES = ("tokenizer.json", "tokenizer_config.json", "nlpfactory.json")
 # itself is not on PyPI: the modules it needs travel as code_paths instead).
 RUNTIME_PACKAGES = ("onnxruntime", "tokenizers", "numpy", "pandas")
 # The nlpfactory modules pyfunc_model.py imports, bundled into the logged model.
-CODE_MODULES = ("__init__.py", "errors.py", "predictor.py", "models/__init__.py", "models/card.py", "models/truncation.py",
+CODE_MODULES = ("__init__.py", "errors.py", "predictor.py", "models/__init__.py", "models/card.py",
                 "serving/__init__.py", "serving/onnx_predictor.py",
                 "ner/__init__.py", "ner/predict.py", "ner/inference.py", "ner/align.py", "ner/tags.py")
 # Artifact stores MLflow writes through a client library that is an optional extra here.

@@ -12,22 +12,15 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from nlpfactory.models.truncation import HEAD_TAIL, keep_head_and_tail
-
 # Fields with one value per token (sequence labeling), padded to the batch width with these.
 PER_TOKEN_PADDING = {"tag_ids": -100, "teacher_token_logits": 0.0, "token_prototype_scores": 0.0}
 
 
 def encode(tokenizer, texts: Sequence[str], texts_b: Sequence[str] | None = None,
-           max_length: int = 128, truncation: str = HEAD_TAIL) -> list[dict]:
-    """Token ids per row, unpadded: a list of {input_ids, token_type_ids} dicts. A single text
-    longer than max_length is cut by `truncation` (see models.truncation); pairs by the tokenizer."""
-    if texts_b is None and truncation == HEAD_TAIL:
-        enc = tokenizer(list(texts), truncation=False, padding=False, verbose=False)
-        enc = {k: [keep_head_and_tail(v, max_length) for v in values] for k, values in enc.items()}
-    else:
-        enc = tokenizer(list(texts), list(texts_b) if texts_b is not None else None,
-                        truncation=True, max_length=max_length, padding=False)
+           max_length: int = 128) -> list[dict]:
+    """Token ids per row, unpadded: a list of {input_ids, token_type_ids} dicts."""
+    enc = tokenizer(list(texts), list(texts_b) if texts_b is not None else None,
+                    truncation=True, max_length=max_length, padding=False)
     keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
     return [{k: enc[k][i] for k in keys} for i in range(len(texts))]
 

@@ -44,37 +44,3 @@ def test_predict_file_truncates(built, tmp_path, expected):
     source.write_text(json.dumps({"text": LONG_TEXT}, ensure_ascii=False) + "\n", encoding="utf-8")
     predict_file(PredictConfig(), built[1], source, tmp_path / "out.jsonl")
     assert pd.read_json(tmp_path / "out.jsonl", lines=True)["prediction"].tolist() == [expected]
-
-
-# Two long texts that differ only at the end: a model cut at max_length (64 here) by its head
-# alone reads them as one text; a head+tail model reads their ends.
-SAME_START = "酒店房间前台" * 20
-ENDINGS = [SAME_START + "很好，满意，推荐，喜欢", SAME_START + "很差，失望，后悔，糟糕"]
-
-
-def _with_truncation(tmp_path, folder, rule):
-    """A copy of a model (or export) folder whose card says how it cuts long texts."""
-    import shutil
-
-    from nlpfactory.models.card import CARD_FILE, read_card
-
-    copy = tmp_path / f"{folder.name}-{rule.replace('+', '-')}"
-    shutil.copytree(folder, copy)
-    card = read_card(copy) | {"truncation": rule}
-    (copy / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
-    return copy
-
-
-@pytest.mark.parametrize("folder", [0, 1], ids=["pytorch_model_folder", "onnx_export"])
-def test_a_card_without_a_rule_keeps_the_head_as_its_model_was_trained(built, folder):
-    logits = load_predictor(built[folder]).logits(ENDINGS)
-    assert logits[0].tolist() == logits[1].tolist()
-
-
-def test_head_and_tail_reads_the_end_and_both_predictors_cut_alike(built, tmp_path):
-    model = load_predictor(_with_truncation(tmp_path, built[0], "head+tail"))
-    export = load_predictor(_with_truncation(tmp_path, built[1], "head+tail"))
-    assert model.predict(ENDINGS) == export.predict(ENDINGS) == ["positive", "negative"]
-    # int8 export against the fp32 model: the same inputs give logits close, not equal
-    assert export.logits(ENDINGS) == pytest.approx(model.logits(ENDINGS), abs=0.15)
-    assert export.encode(ENDINGS)["input_ids"].shape[1] == model.max_length == 64
